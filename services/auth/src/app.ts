@@ -1,0 +1,83 @@
+import Koa from 'koa';
+import session from 'koa-session';
+import helmet from 'koa-helmet';
+import type { Config } from './config.js';
+import { AppError } from './errors.js';
+import type { Logger } from './observability/logger.js';
+import type { Metrics } from './observability/metrics.js';
+import { errorHandler } from './http/errors.js';
+import { requestContext } from './http/request-context.js';
+import { jsonBody } from './http/body.js';
+import { originCheck } from './http/csrf.js';
+import { authRoutes } from './http/auth-routes.js';
+import { opsRoutes, type Lifecycle } from './http/ops-routes.js';
+import { koaSessionStore } from './sessions/koa-adapter.js';
+import type { SessionService } from './sessions/service.js';
+import { newToken } from './sessions/token.js';
+import type { UserRepository } from './users/repository.js';
+import type { PasswordHasher } from './users/password.js';
+import type { LoginThrottle } from './security/throttle.js';
+
+export interface AppDeps {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly sessions: SessionService;
+  readonly users: UserRepository;
+  readonly hasher: PasswordHasher;
+  readonly throttle: LoginThrottle;
+  readonly lifecycle: Lifecycle;
+}
+
+/** The middleware order, outermost first, in one place. */
+export function createApp(d: AppDeps): Koa {
+  const app = new Koa({ proxy: d.config.http.trustProxy, maxIpsCount: d.config.http.proxyHops });
+  app.keys = [...d.config.session.keys];
+  // Errors are answered and logged by errorHandler; Koa's default stderr dump would duplicate them.
+  app.silent = true;
+
+  const s = d.config.session;
+  const sessionMiddleware = session(
+    {
+      key: s.cookieName,
+      maxAge: s.absoluteTimeoutMs,
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: s.cookieSecure,
+      signed: true,
+      overwrite: true,
+      rolling: false,
+      renew: false,
+      autoCommit: true,
+      genid: () => newToken(),
+      store: koaSessionStore(d.sessions),
+    },
+    app,
+  );
+
+  const ops = opsRoutes({ store: d.sessions.store, registry: d.metrics.registry, lifecycle: d.lifecycle });
+  const auth = authRoutes({
+    sessions: d.sessions,
+    users: d.users,
+    hasher: d.hasher,
+    throttle: d.throttle,
+    metrics: d.metrics,
+    logger: d.logger,
+    // Only /auth routes pay for the origin check, body parsing and the session lookup.
+    before: [originCheck(d.config.http.publicOrigin), jsonBody(d.config.http.bodyLimitBytes), sessionMiddleware],
+  });
+
+  const allowed = {
+    throw: true,
+    methodNotAllowed: () => new AppError('METHOD_NOT_ALLOWED'),
+    notImplemented: () => new AppError('METHOD_NOT_ALLOWED'),
+  };
+  app.use(errorHandler(d.logger));
+  app.use(requestContext(d.logger, d.metrics));
+  app.use(helmet());
+  app.use(ops.routes());
+  app.use(ops.allowedMethods(allowed));
+  app.use(auth.routes());
+  app.use(auth.allowedMethods(allowed));
+  return app;
+}

@@ -1,0 +1,108 @@
+import type { Config } from './config.js';
+import type { Logger } from './observability/logger.js';
+import type { Metrics } from './observability/metrics.js';
+import { createStandaloneConnection, type RedisConnection } from './redis/connection.js';
+import { MemorySessionStore } from './sessions/memory-store.js';
+import { RedisSessionStore } from './sessions/redis-store.js';
+import { instrumentStore } from './sessions/instrumented-store.js';
+import { SessionService } from './sessions/service.js';
+import type { SessionStore } from './sessions/types.js';
+import { MemoryLoginThrottle, RedisLoginThrottle, type LoginThrottle } from './security/throttle.js';
+import { MemoryUserRepository, RedisUserRepository, type UserRepository } from './users/repository.js';
+import { PasswordHasher } from './users/password.js';
+import type { AppDeps } from './app.js';
+
+export interface Dependencies extends Omit<AppDeps, 'lifecycle'> {
+  readonly store: SessionStore;
+  close(): Promise<void>;
+}
+
+function redisSettings(config: Config) {
+  return {
+    url: config.redis.url,
+    password: config.redis.password,
+    commandTimeoutMs: config.redis.commandTimeoutMs,
+    connectTimeoutMs: config.redis.connectTimeoutMs,
+    waitReplicas: config.redis.waitReplicas,
+    waitTimeoutMs: config.redis.waitTimeoutMs,
+  };
+}
+
+async function connect(config: Config, logger: Logger, metrics: Metrics): Promise<RedisConnection> {
+  if (config.store === 'sentinel') {
+    const { createSentinelConnection } = await import('./redis/sentinel.js');
+    return createSentinelConnection(
+      {
+        ...redisSettings(config),
+        sentinels: config.redis.sentinels,
+        masterName: config.redis.masterName,
+        sentinelPassword: config.redis.sentinelPassword,
+      },
+      logger,
+      metrics,
+    );
+  }
+  return createStandaloneConnection(redisSettings(config), logger.child({ component: 'redis' }), metrics);
+}
+
+/** Builds every collaborator for the configured store mode; the only place that knows the modes. */
+export async function buildDependencies(config: Config, logger: Logger, metrics: Metrics): Promise<Dependencies> {
+  let store: SessionStore;
+  let users: UserRepository;
+  let throttle: LoginThrottle;
+  const closers: (() => Promise<void>)[] = [];
+
+  if (config.store === 'memory') {
+    store = new MemorySessionStore();
+    users = new MemoryUserRepository();
+    throttle = new MemoryLoginThrottle(config.throttle);
+    metrics.storeReady.set(1);
+  } else {
+    const conn = await connect(config, logger, metrics);
+    closers.push(() => conn.close());
+    // Start serving once Redis answers, or after a bound: a pod whose Redis is down still starts,
+    // reports not-ready, and recovers by itself when Redis returns.
+    const bound = config.redis.connectTimeoutMs * 3;
+    const connected = await Promise.race([
+      conn.ready.then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), bound).unref()),
+    ]);
+    if (!connected) logger.warn({ afterMs: bound }, 'starting without a Redis connection; readiness stays false until it connects');
+    users = new RedisUserRepository(conn, config.redis.keyPrefix);
+    throttle = new RedisLoginThrottle(conn, config.redis.keyPrefix, config.throttle);
+    store = new RedisSessionStore(conn, config.redis.keyPrefix, config.redis.waitReplicas);
+  }
+  const instrumented = instrumentStore(store, metrics);
+  closers.unshift(() => store.close());
+
+  const sessions = new SessionService(
+    instrumented,
+    {
+      idleTimeoutMs: config.session.idleTimeoutMs,
+      absoluteTimeoutMs: config.session.absoluteTimeoutMs,
+      touchIntervalMs: config.session.touchIntervalMs,
+      maxPerUser: config.session.maxPerUser,
+    },
+    config.session.keys,
+    metrics,
+    logger,
+  );
+  const hasher = new PasswordHasher(
+    { memoryCost: config.argon2.memoryCost, timeCost: config.argon2.timeCost, parallelism: config.argon2.parallelism },
+    { max: config.argon2.maxConcurrency, maxQueue: config.argon2.maxQueue },
+    metrics,
+  );
+  return {
+    config,
+    logger,
+    metrics,
+    store: instrumented,
+    sessions,
+    users,
+    hasher,
+    throttle,
+    async close() {
+      for (const c of closers) await c().catch(() => {});
+    },
+  };
+}

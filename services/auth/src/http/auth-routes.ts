@@ -1,0 +1,200 @@
+import { Router } from '@koa/router';
+import type { Context, Middleware } from 'koa';
+import { AppError } from '../errors.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { ActiveSession, SessionService } from '../sessions/service.js';
+import type { AuthState, KoaSessionData } from '../sessions/koa-adapter.js';
+import type { SessionRecord } from '../sessions/types.js';
+import type { LoginThrottle } from '../security/throttle.js';
+import { EmailTakenError, type User, type UserRepository } from '../users/repository.js';
+import type { PasswordHasher } from '../users/password.js';
+import type { Logger } from '../observability/logger.js';
+import { HandleParam, LoginBody, LogoutAllBody, RegisterBody } from './schemas.js';
+import { parseBody } from './body.js';
+import { requireCsrfToken } from './csrf.js';
+
+export interface AuthRouteDeps {
+  readonly sessions: SessionService;
+  readonly users: UserRepository;
+  readonly hasher: PasswordHasher;
+  readonly throttle: LoginThrottle;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  /** Runs before every /auth route (origin check, body parser, session loading). */
+  readonly before: Middleware[];
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function publicSession(r: SessionRecord, idleTimeoutMs: number) {
+  return {
+    handle: r.handle,
+    createdAt: iso(r.createdAt),
+    lastSeenAt: iso(r.lastSeenAt),
+    idleExpiresAt: iso(Math.min(r.lastSeenAt + idleTimeoutMs, r.absoluteExpiresAt)),
+    absoluteExpiresAt: iso(r.absoluteExpiresAt),
+  };
+}
+
+function state(ctx: Context): AuthState {
+  return ctx.state as AuthState;
+}
+
+function koaSession(ctx: Context): KoaSessionData & { regenerate(): Promise<void> } {
+  return (ctx as unknown as { session: KoaSessionData & { regenerate(): Promise<void> } }).session;
+}
+
+function clearSession(ctx: Context): void {
+  (ctx as unknown as { session: null }).session = null;
+}
+
+export function authRoutes(d: AuthRouteDeps): Router {
+  const router = new Router({ prefix: '/auth' });
+  // @koa/router runs use() layers in registration order, so these must precede the routes.
+  router.use(...d.before);
+  const idle = d.sessions.policy.idleTimeoutMs;
+
+  /** 401 unless the cookie named a live session; renews "last seen" when due; enforces CSRF. */
+  const requireSession: Middleware = async (ctx, next) => {
+    const auth = state(ctx).auth;
+    if (!auth) {
+      d.sessions.recordMissing();
+      throw new AppError('UNAUTHENTICATED');
+    }
+    requireCsrfToken(ctx, auth.id, (id, t) => d.sessions.csrf.verify(id, t));
+    await d.sessions.touchIfDue(auth);
+    return next();
+  };
+
+  const current = (ctx: Context): ActiveSession => state(ctx).auth!;
+
+  router.post('/register', async (ctx) => {
+    const body = parseBody(ctx, RegisterBody);
+    let user: User;
+    try {
+      const hash = await d.hasher.hash(body.password);
+      user = await d.users.create(body.email, hash);
+    } catch (err) {
+      if (err instanceof EmailTakenError) {
+        d.metrics.registrations.inc({ outcome: 'email_taken' });
+        throw new AppError('EMAIL_TAKEN');
+      }
+      d.metrics.registrations.inc({ outcome: 'error' });
+      throw err;
+    }
+    d.metrics.registrations.inc({ outcome: 'success' });
+    ctx.status = 201;
+    ctx.body = { user: { id: user.id, email: user.email, createdAt: iso(user.createdAt) } };
+  });
+
+  router.post('/login', async (ctx) => {
+    const body = parseBody(ctx, LoginBody);
+    try {
+      const decision = await d.throttle.check(body.email, ctx.ip);
+      if (!decision.allowed) {
+        d.metrics.logins.inc({ outcome: 'throttled' });
+        throw new AppError('TOO_MANY_ATTEMPTS', { retryAfter: Math.ceil(decision.retryAfterMs / 1000) });
+      }
+      const user = await d.users.findByEmail(body.email);
+      const verdict = await d.hasher.verify(user?.passwordHash, body.password);
+      if (!user || !verdict.ok) {
+        await d.throttle.recordFailure(body.email);
+        d.metrics.logins.inc({ outcome: 'invalid_credentials' });
+        throw new AppError('INVALID_CREDENTIALS');
+      }
+      if (verdict.rehashed) {
+        await d.users.updatePasswordHash(user.id, verdict.rehashed).catch((err: Error) =>
+          d.logger.warn({ err: { message: err.message } }, 'password rehash not saved'),
+        );
+      }
+      await d.throttle.reset(body.email);
+
+      // Fixation defence: whatever session the request came with is revoked, and the new one
+      // gets a fresh token from koa-session's genid.
+      const s = koaSession(ctx);
+      s.uid = user.id;
+      s.email = user.email;
+      try {
+        await s.regenerate();
+      } catch (err) {
+        // Leave koa-session nothing to commit: no cookie for a session the store did not confirm.
+        clearSession(ctx);
+        throw err;
+      }
+      const auth = current(ctx);
+      d.metrics.logins.inc({ outcome: 'success' });
+      ctx.body = {
+        user: { id: user.id, email: user.email },
+        session: publicSession(auth.record, idle),
+        csrfToken: d.sessions.csrf.issue(auth.id),
+      };
+    } catch (err) {
+      if (err instanceof AppError) {
+        if (err.code === 'BUSY') d.metrics.logins.inc({ outcome: 'busy' });
+      } else {
+        d.metrics.logins.inc({ outcome: 'error' });
+      }
+      throw err;
+    }
+  });
+
+  router.post('/logout', requireSession, async (ctx) => {
+    state(ctx).revokeReason = 'logout';
+    clearSession(ctx);
+    ctx.status = 204;
+  });
+
+  router.get('/me', requireSession, async (ctx) => {
+    const auth = current(ctx);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = {
+      user: { id: auth.record.userId, email: auth.record.email },
+      session: publicSession(auth.record, idle),
+      csrfToken: d.sessions.csrf.issue(auth.id),
+    };
+  });
+
+  router.get('/sessions', requireSession, async (ctx) => {
+    const auth = current(ctx);
+    const list = await d.sessions.list(auth.record.userId);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = {
+      sessions: list.map(({ id, record }) => ({
+        ...publicSession(record, idle),
+        expiresAt: iso(Math.min(record.lastSeenAt + idle, record.absoluteExpiresAt)),
+        ip: record.ip,
+        userAgent: record.userAgent,
+        current: id === auth.id,
+      })),
+    };
+  });
+
+  router.delete('/sessions/:handle', requireSession, async (ctx) => {
+    const auth = current(ctx);
+    const handle = HandleParam.safeParse(ctx.params.handle);
+    if (!handle.success) throw new AppError('SESSION_NOT_FOUND');
+    if (handle.data === auth.record.handle) {
+      state(ctx).revokeReason = 'revoke';
+      clearSession(ctx);
+      ctx.status = 204;
+      return;
+    }
+    const target = (await d.sessions.list(auth.record.userId)).find((s) => s.record.handle === handle.data);
+    if (!target) throw new AppError('SESSION_NOT_FOUND');
+    await d.sessions.revoke(target.id, 'revoke');
+    ctx.status = 204;
+  });
+
+  router.post('/logout-all', requireSession, async (ctx) => {
+    const body = parseBody(ctx, LogoutAllBody);
+    const auth = current(ctx);
+    const revoked = await d.sessions.revokeAll(auth.record.userId, body.keepCurrent ? auth.id : undefined);
+    if (!body.keepCurrent) {
+      auth.revoked = true;
+      clearSession(ctx);
+    }
+    ctx.body = { revoked };
+  });
+
+  return router;
+}

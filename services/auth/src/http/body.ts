@@ -1,0 +1,39 @@
+import type { Context, Middleware } from 'koa';
+import { bodyParser } from '@koa/bodyparser';
+import type { z } from 'zod';
+import { AppError } from '../errors.js';
+
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+function hasBody(ctx: Context): boolean {
+  const len = ctx.get('content-length');
+  return (len !== '' && len !== '0') || ctx.get('transfer-encoding') !== '';
+}
+
+/** JSON only, size-bounded; anything else with a body is a 415, not silently ignored. */
+export function jsonBody(limitBytes: number): Middleware {
+  const parse = bodyParser({
+    enableTypes: ['json'],
+    jsonLimit: limitBytes,
+    jsonStrict: true,
+    encoding: 'utf-8',
+  });
+  return async (ctx, next) => {
+    if (UNSAFE.has(ctx.method) && hasBody(ctx) && !ctx.is('application/json')) {
+      throw new AppError('UNSUPPORTED_MEDIA_TYPE');
+    }
+    return parse(ctx, next);
+  };
+}
+
+/** Validates a parsed body against a strict schema; unknown fields and wrong types are a 400. */
+export function parseBody<S extends z.ZodType>(ctx: Context, schema: S): z.infer<S> {
+  const body = (ctx.request as { body?: unknown }).body;
+  const result = schema.safeParse(body === undefined ? {} : body);
+  if (!result.success) {
+    throw new AppError('VALIDATION_FAILED', {
+      details: result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    });
+  }
+  return result.data;
+}

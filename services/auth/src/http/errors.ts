@@ -1,0 +1,53 @@
+import type { Middleware } from 'koa';
+import { AppError, StoreError, storeErrorToAppError } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+
+/** Errors from body parsing and routing libraries carry an HTTP status; give each a stable code. */
+function fromHttpError(err: { status?: number; statusCode?: number; type?: string }): AppError | undefined {
+  const status = err.status ?? err.statusCode;
+  if (typeof status !== 'number' || status < 400 || status >= 500) return undefined;
+  if (status === 413) return new AppError('PAYLOAD_TOO_LARGE');
+  if (status === 415) return new AppError('UNSUPPORTED_MEDIA_TYPE');
+  if (status === 404) return new AppError('NOT_FOUND');
+  if (status === 405) return new AppError('METHOD_NOT_ALLOWED');
+  if (status === 400) return new AppError('MALFORMED_JSON');
+  return new AppError('VALIDATION_FAILED');
+}
+
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  if (err instanceof StoreError) return storeErrorToAppError(err);
+  return fromHttpError((err ?? {}) as { status?: number }) ?? new AppError('INTERNAL', { cause: err });
+}
+
+/**
+ * Outermost middleware: every failure becomes `{error:{code,message}}` with a stable code. 5xx
+ * messages are generic; the cause goes to the log (never the request body, cookies or tokens).
+ */
+export function errorHandler(logger: Logger): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) throw new AppError('NOT_FOUND');
+    } catch (raw) {
+      const err = toAppError(raw);
+      ctx.status = err.status;
+      ctx.body = {
+        error: {
+          code: err.code,
+          message: err.message,
+          ...(err.expose && err.details !== undefined ? { details: err.details } : {}),
+        },
+      };
+      if (err.retryAfter !== undefined) ctx.set('Retry-After', String(err.retryAfter));
+      const log = (ctx.state.log as Logger | undefined) ?? logger;
+      if (err.status >= 500) {
+        const cause = (err.cause ?? raw) as { message?: string; name?: string; kind?: string; op?: string };
+        log.warn(
+          { code: err.code, cause: { name: cause?.name, message: cause?.message, kind: cause?.kind, op: cause?.op } },
+          'request failed',
+        );
+      }
+    }
+  };
+}

@@ -1,0 +1,123 @@
+import { createClient, createClientPool } from 'redis';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { StoreError } from '../errors.js';
+import { classifyRedisError } from './errors.js';
+import type { RedisExec } from './exec.js';
+
+export interface RedisSettings {
+  readonly url: string;
+  readonly password: string | undefined;
+  readonly commandTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly waitReplicas: number;
+  readonly waitTimeoutMs: number;
+}
+
+/**
+ * A connection to "the Redis primary", whatever the topology. `exec` is the shared, pipelined
+ * connection for reads and non-durable writes; `durable` runs a write on an exclusive connection
+ * and then WAITs on that same connection, because WAIT only covers writes made by its own client.
+ */
+export interface RedisConnection {
+  readonly backend: 'redis' | 'sentinel';
+  readonly exec: RedisExec;
+  /** Reads that may be served by a replica when the primary cannot answer (sentinel only). */
+  readonly replicaExec: RedisExec | undefined;
+  /** Resolves on the first successful connection; never rejects (the client keeps retrying). */
+  readonly ready: Promise<void>;
+  durable<T>(op: string, fn: (exec: RedisExec) => Promise<T>): Promise<T>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Exponential backoff with jitter, capped: a dead primary is retried often enough to notice its return fast. */
+export function reconnectDelay(retries: number): number {
+  const base = Math.min(1000, 50 * 2 ** Math.min(retries, 5));
+  return Math.round(base / 2 + Math.random() * (base / 2));
+}
+
+export async function waitForReplicas(
+  exec: RedisExec,
+  op: string,
+  replicas: number,
+  timeoutMs: number,
+): Promise<void> {
+  if (replicas <= 0) return;
+  const acked = await exec.send<number>(['WAIT', String(replicas), String(timeoutMs)]);
+  if (acked < replicas) {
+    throw new StoreError(op, 'no_replica_ack', `${op}: ${acked} of ${replicas} replicas confirmed within ${timeoutMs} ms`);
+  }
+}
+
+export function createStandaloneConnection(s: RedisSettings, logger: Logger, metrics: Metrics): RedisConnection {
+  const options = {
+    url: s.url,
+    ...(s.password ? { password: s.password } : {}),
+    socket: {
+      connectTimeout: s.connectTimeoutMs,
+      reconnectStrategy: reconnectDelay,
+    },
+    // Fail fast while disconnected instead of queueing without bound; the HTTP layer answers 503.
+    disableOfflineQueue: true,
+    commandOptions: { timeout: s.commandTimeoutMs },
+  };
+  const client = createClient(options);
+  let lastErrorLog = 0;
+  client.on('error', (err: Error) => {
+    metrics.storeReady.set(0);
+    // One line per second at most: a down Redis would otherwise flood the log.
+    const now = Date.now();
+    if (now - lastErrorLog > 1000) {
+      lastErrorLog = now;
+      logger.warn({ err: { message: err.message, name: err.name } }, 'redis connection error');
+    }
+  });
+  client.on('ready', () => {
+    metrics.storeReady.set(1);
+    logger.info('redis connection ready');
+  });
+  client.on('end', () => metrics.storeReady.set(0));
+  const ready = new Promise<void>((resolve) => client.once('ready', () => resolve()));
+  client.connect().catch((err: Error) => logger.error({ err: { message: err.message } }, 'redis connect failed'));
+
+  const exec: RedisExec = {
+    send: (args) => client.sendCommand(args) as Promise<never>,
+  };
+
+  const pool =
+    s.waitReplicas > 0
+      ? createClientPool(options, { minimum: 1, maximum: 4, acquireTimeout: s.commandTimeoutMs })
+      : undefined;
+  pool?.on('error', () => {});
+  const poolReady = pool?.connect().catch((err: Error) => logger.error({ err: { message: err.message } }, 'redis pool connect failed'));
+
+  return {
+    backend: 'redis',
+    exec,
+    replicaExec: undefined,
+    ready,
+    async durable(op, fn) {
+      if (!pool) return fn(exec);
+      await poolReady;
+      return pool.execute(async (c) => {
+        const leased: RedisExec = { send: (args) => c.sendCommand(args) as Promise<never> };
+        const result = await fn(leased);
+        await waitForReplicas(leased, op, s.waitReplicas, s.waitTimeoutMs);
+        return result;
+      });
+    },
+    async ping() {
+      try {
+        await client.sendCommand(['PING']);
+        metrics.storeReady.set(1);
+      } catch (err) {
+        metrics.storeReady.set(0);
+        throw classifyRedisError('ping', err);
+      }
+    },
+    async close() {
+      await Promise.allSettled([client.isOpen ? client.close() : undefined, pool?.close()]);
+    },
+  };
+}

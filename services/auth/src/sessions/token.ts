@@ -1,0 +1,47 @@
+import { createHash, createHmac, randomBytes, timingSafeEqual, hkdfSync } from 'node:crypto';
+
+/** 32 random bytes = 256 bits, base64url without padding: always 43 characters. */
+const TOKEN_BYTES = 32;
+const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
+
+export function newToken(): string {
+  return randomBytes(TOKEN_BYTES).toString('base64url');
+}
+
+export function isWellFormedToken(token: unknown): token is string {
+  return typeof token === 'string' && TOKEN_RE.test(token);
+}
+
+/**
+ * The store only ever sees sha256(token): a dump of Redis (or a replica, or a backup) yields no
+ * cookie an attacker could replay.
+ */
+export function sessionIdFromToken(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
+}
+
+/** Public handle: lets a user list and revoke sessions without ever exposing a token or its hash. */
+export function newHandle(): string {
+  return randomBytes(12).toString('base64url');
+}
+
+/**
+ * Per-session CSRF tokens derived from the session id: nothing extra to store or replicate, and
+ * every key in the rotation list still verifies tokens issued before a rotation.
+ */
+export class CsrfTokens {
+  private readonly keys: Buffer[];
+  constructor(secrets: readonly string[]) {
+    this.keys = secrets.map((s) => Buffer.from(hkdfSync('sha256', s, 'session-auth', 'csrf-v1', 32)));
+  }
+  issue(sessionId: string): string {
+    return createHmac('sha256', this.keys[0]!).update(sessionId).digest('base64url');
+  }
+  verify(sessionId: string, candidate: unknown): boolean {
+    if (typeof candidate !== 'string' || candidate.length !== 43) return false;
+    const given = Buffer.from(candidate);
+    return this.keys.some((k) =>
+      timingSafeEqual(Buffer.from(createHmac('sha256', k).update(sessionId).digest('base64url')), given),
+    );
+  }
+}

@@ -1,0 +1,112 @@
+import argon2 from 'argon2';
+import { randomBytes } from 'node:crypto';
+import { AppError } from '../errors.js';
+import type { Metrics } from '../observability/metrics.js';
+
+export interface Argon2Params {
+  readonly memoryCost: number;
+  readonly timeCost: number;
+  readonly parallelism: number;
+}
+
+/**
+ * A counting semaphore with a bounded queue. argon2id at OWASP parameters costs ~20 MiB and tens
+ * of ms of CPU per call; without a bound a login storm would starve session validation of CPU and
+ * memory. Beyond the queue bound callers get a fast 503 instead of waiting.
+ */
+export class Limiter {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(
+    private readonly max: number,
+    private readonly maxQueue: number,
+    private readonly onQueueChange: (n: number) => void = () => {},
+  ) {}
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.running >= this.max) {
+      if (this.waiting.length >= this.maxQueue) throw new AppError('BUSY', { retryAfter: 1 });
+      await new Promise<void>((resolve) => {
+        this.waiting.push(resolve);
+        this.onQueueChange(this.waiting.length);
+      });
+      this.onQueueChange(this.waiting.length);
+    } else {
+      this.running++;
+    }
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
+
+  get queued(): number {
+    return this.waiting.length;
+  }
+}
+
+export interface VerifyResult {
+  readonly ok: boolean;
+  /** Set when the stored hash used other parameters and should be replaced by this one. */
+  readonly rehashed?: string;
+}
+
+export class PasswordHasher {
+  private readonly limiter: Limiter;
+  private dummy: Promise<string> | undefined;
+
+  constructor(
+    private readonly params: Argon2Params,
+    concurrency: { max: number; maxQueue: number },
+    private readonly metrics: Metrics,
+  ) {
+    this.limiter = new Limiter(concurrency.max, concurrency.maxQueue, (n) => metrics.hashQueue.set(n));
+  }
+
+  hash(password: string): Promise<string> {
+    return this.limiter.run(async () => {
+      const end = this.metrics.hashDuration.startTimer({ op: 'hash' });
+      try {
+        return await argon2.hash(password, { type: argon2.argon2id, ...this.params });
+      } finally {
+        end();
+      }
+    });
+  }
+
+  /**
+   * Verifies against `stored`, or against a dummy hash when the user does not exist, so unknown
+   * emails and wrong passwords cost the same time.
+   */
+  async verify(stored: string | undefined, password: string): Promise<VerifyResult> {
+    const target = stored ?? (await this.dummyHash());
+    const ok = await this.limiter.run(async () => {
+      const end = this.metrics.hashDuration.startTimer({ op: 'verify' });
+      try {
+        return await argon2.verify(target, password);
+      } catch {
+        return false;
+      } finally {
+        end();
+      }
+    });
+    if (!ok || stored === undefined) return { ok: false };
+    if (argon2.needsRehash(stored, { ...this.params })) {
+      return { ok: true, rehashed: await this.hash(password) };
+    }
+    return { ok: true };
+  }
+
+  private dummyHash(): Promise<string> {
+    this.dummy ??= argon2.hash(randomBytes(16).toString('hex'), { type: argon2.argon2id, ...this.params });
+    return this.dummy;
+  }
+
+  /** Computes the dummy hash ahead of the first login so the first unknown-email login is not faster. */
+  warmUp(): Promise<unknown> {
+    return this.dummyHash();
+  }
+}

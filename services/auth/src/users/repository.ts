@@ -1,0 +1,123 @@
+import { randomBytes } from 'node:crypto';
+
+/** 128 random bits, 22 characters: shorter than a UUID in every session record that carries it. */
+export function newUserId(): string {
+  return randomBytes(16).toString('base64url');
+}
+import type { RedisConnection } from '../redis/connection.js';
+import { runScript } from '../redis/exec.js';
+import { CREATE_USER } from '../redis/scripts.js';
+import { classifyRedisError } from '../redis/errors.js';
+
+export interface User {
+  readonly id: string;
+  readonly email: string;
+  readonly passwordHash: string;
+  readonly createdAt: number;
+}
+
+export class EmailTakenError extends Error {
+  readonly code = 'EMAIL_TAKEN';
+  constructor() {
+    super('email taken');
+  }
+}
+
+export interface UserRepository {
+  findByEmail(email: string): Promise<User | null>;
+  findById(id: string): Promise<User | null>;
+  /** Durable where the store has replicas. Throws EmailTakenError. */
+  create(email: string, passwordHash: string): Promise<User>;
+  updatePasswordHash(id: string, passwordHash: string): Promise<void>;
+}
+
+/** NFKC + lower case: "Ａlice@Example.com" and "alice@example.com" are one account. */
+export function normaliseEmail(email: string): string {
+  return email.normalize('NFKC').trim().toLowerCase();
+}
+
+export class MemoryUserRepository implements UserRepository {
+  private readonly byId = new Map<string, User>();
+  private readonly byEmail = new Map<string, string>();
+
+  async findByEmail(email: string): Promise<User | null> {
+    const id = this.byEmail.get(email);
+    return id ? (this.byId.get(id) ?? null) : null;
+  }
+
+  async findById(id: string): Promise<User | null> {
+    return this.byId.get(id) ?? null;
+  }
+
+  async create(email: string, passwordHash: string): Promise<User> {
+    if (this.byEmail.has(email)) throw new EmailTakenError();
+    const user: User = { id: newUserId(), email, passwordHash, createdAt: Date.now() };
+    this.byId.set(user.id, user);
+    this.byEmail.set(email, user.id);
+    return user;
+  }
+
+  async updatePasswordHash(id: string, passwordHash: string): Promise<void> {
+    const u = this.byId.get(id);
+    if (u) this.byId.set(id, { ...u, passwordHash });
+  }
+}
+
+/** Keys: `<prefix>email:<email>` -> id, `<prefix>user:<id>` hash {id, email, hash, createdAt}. */
+export class RedisUserRepository implements UserRepository {
+  constructor(
+    private readonly conn: RedisConnection,
+    private readonly prefix: string,
+  ) {}
+
+  async findByEmail(email: string): Promise<User | null> {
+    try {
+      const id = await this.conn.exec.send<string | null>(['GET', `${this.prefix}email:${email}`]);
+      return id ? await this.findById(id) : null;
+    } catch (err) {
+      throw classifyRedisError('user_get', err);
+    }
+  }
+
+  async findById(id: string): Promise<User | null> {
+    try {
+      const h = await this.conn.exec.send<string[]>(['HGETALL', `${this.prefix}user:${id}`]);
+      const m = new Map<string, string>();
+      for (let i = 0; i + 1 < h.length; i += 2) m.set(h[i]!, h[i + 1]!);
+      const email = m.get('email');
+      const hash = m.get('hash');
+      if (!email || !hash) return null;
+      return { id, email, passwordHash: hash, createdAt: Number(m.get('createdAt') ?? 0) };
+    } catch (err) {
+      throw classifyRedisError('user_get', err);
+    }
+  }
+
+  async create(email: string, passwordHash: string): Promise<User> {
+    const user: User = { id: newUserId(), email, passwordHash, createdAt: Date.now() };
+    let created: number;
+    try {
+      created = await this.conn.durable('user_create', (exec) =>
+        runScript<number>(exec, CREATE_USER, [`${this.prefix}email:${email}`, `${this.prefix}user:${user.id}`], [
+          user.id,
+          email,
+          passwordHash,
+          user.createdAt,
+        ]),
+      );
+    } catch (err) {
+      throw classifyRedisError('user_create', err);
+    }
+    if (created !== 1) throw new EmailTakenError();
+    return user;
+  }
+
+  async updatePasswordHash(id: string, passwordHash: string): Promise<void> {
+    try {
+      // HSET only if the user still exists: a rehash must not resurrect a deleted account.
+      await this.conn.exec.send(['EVAL', "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'hash', ARGV[1]) end return 1", '1', `${this.prefix}user:${id}`, passwordHash]);
+    } catch (err) {
+      throw classifyRedisError('user_update', err);
+    }
+  }
+}

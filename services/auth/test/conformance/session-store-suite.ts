@@ -1,0 +1,143 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import type { SessionRecord, SessionStore } from '../../src/sessions/types.js';
+
+export interface StoreFixture {
+  store: SessionStore;
+  close(): Promise<void>;
+}
+
+const id = () => randomBytes(32).toString('base64url').slice(0, 43);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function record(userId: string, createdAt = Date.now(), over: Partial<SessionRecord> = {}): SessionRecord {
+  return {
+    userId,
+    email: `${userId}@example.com`,
+    handle: randomBytes(12).toString('base64url'),
+    createdAt,
+    lastSeenAt: createdAt,
+    absoluteExpiresAt: createdAt + 3_600_000,
+    ip: '203.0.113.7',
+    userAgent: 'Firefox 120 on Linux',
+    ...over,
+  };
+}
+
+const OPTS = { idleTimeoutMs: 60_000, maxPerUser: 10 };
+
+/**
+ * The contract every SessionStore keeps, run against each implementation with real servers.
+ * A new backend is done when this passes unchanged.
+ */
+export function sessionStoreConformance(name: string, make: () => Promise<StoreFixture>) {
+  describe(`SessionStore conformance: ${name}`, () => {
+    let fx: StoreFixture;
+    let store: SessionStore;
+    beforeAll(async () => {
+      fx = await make();
+      store = fx.store;
+    });
+    afterAll(async () => {
+      await fx?.close();
+    });
+
+    it('returns null for an unknown id', async () => {
+      expect(await store.get(id())).toBeNull();
+    });
+
+    it('stores and returns a record unchanged', async () => {
+      const sid = id();
+      const r = record(`u-${id()}`);
+      await store.create(sid, r, OPTS);
+      expect(await store.get(sid)).toEqual(r);
+    });
+
+    it('create is idempotent for the same record and refuses a different one', async () => {
+      const sid = id();
+      const r = record(`u-${id()}`);
+      expect(await store.create(sid, r, OPTS)).toEqual({ evicted: 0 });
+      expect(await store.create(sid, r, OPTS)).toEqual({ evicted: 0 });
+      await expect(store.create(sid, record(r.userId), OPTS)).rejects.toThrow();
+      expect(await store.listByUser(r.userId)).toHaveLength(1);
+    });
+
+    it('touch writes lastSeenAt back and never recreates a missing session', async () => {
+      const sid = id();
+      const r = record(`u-${id()}`);
+      await store.create(sid, r, OPTS);
+      expect(await store.touch(sid, { ...r, lastSeenAt: r.lastSeenAt + 5000 }, OPTS.idleTimeoutMs)).toBe(true);
+      expect((await store.get(sid))?.lastSeenAt).toBe(r.lastSeenAt + 5000);
+      const gone = id();
+      expect(await store.touch(gone, r, OPTS.idleTimeoutMs)).toBe(false);
+      expect(await store.get(gone)).toBeNull();
+    });
+
+    it('revoke is idempotent, and a touch after a revoke does not bring the session back', async () => {
+      const sid = id();
+      const r = record(`u-${id()}`);
+      await store.create(sid, r, OPTS);
+      expect(await store.revoke(sid)).toBe(true);
+      expect(await store.revoke(sid)).toBe(false);
+      expect(await store.touch(sid, r, OPTS.idleTimeoutMs)).toBe(false);
+      expect(await store.get(sid)).toBeNull();
+      expect(await store.listByUser(r.userId)).toEqual([]);
+    });
+
+    it('lists a user’s sessions oldest first, and only that user’s', async () => {
+      const user = `u-${id()}`;
+      const other = `u-${id()}`;
+      const t = Date.now();
+      const ids = [id(), id(), id()];
+      await store.create(ids[1]!, record(user, t + 1), OPTS);
+      await store.create(ids[0]!, record(user, t), OPTS);
+      await store.create(ids[2]!, record(user, t + 2), OPTS);
+      await store.create(id(), record(other, t), OPTS);
+      const list = await store.listByUser(user);
+      expect(list.map((s) => s.id)).toEqual(ids);
+      expect(list.every((s) => s.record.userId === user)).toBe(true);
+    });
+
+    it('evicts the oldest sessions beyond the per-user limit, atomically with the create', async () => {
+      const user = `u-${id()}`;
+      const t = Date.now();
+      const ids = [id(), id(), id()];
+      expect(await store.create(ids[0]!, record(user, t), { ...OPTS, maxPerUser: 2 })).toEqual({ evicted: 0 });
+      expect(await store.create(ids[1]!, record(user, t + 1), { ...OPTS, maxPerUser: 2 })).toEqual({ evicted: 0 });
+      expect(await store.create(ids[2]!, record(user, t + 2), { ...OPTS, maxPerUser: 2 })).toEqual({ evicted: 1 });
+      expect(await store.get(ids[0]!)).toBeNull();
+      expect((await store.listByUser(user)).map((s) => s.id)).toEqual([ids[1], ids[2]]);
+    });
+
+    it('revokes all of a user’s sessions, optionally keeping one', async () => {
+      const user = `u-${id()}`;
+      const ids = [id(), id(), id()];
+      for (const [i, sid] of ids.entries()) await store.create(sid, record(user, Date.now() + i), OPTS);
+      expect(await store.revokeAllForUser(user, ids[1])).toBe(2);
+      expect((await store.listByUser(user)).map((s) => s.id)).toEqual([ids[1]]);
+      expect(await store.revokeAllForUser(user)).toBe(1);
+      expect(await store.revokeAllForUser(user)).toBe(0);
+      for (const sid of ids) expect(await store.get(sid)).toBeNull();
+    });
+
+    it('forgets a session once its idle TTL passes', async () => {
+      const sid = id();
+      await store.create(sid, record(`u-${id()}`), { ...OPTS, idleTimeoutMs: 300 });
+      expect(await store.get(sid)).not.toBeNull();
+      await sleep(700);
+      expect(await store.get(sid)).toBeNull();
+    });
+
+    it('never keeps a session past its absolute expiry, whatever the idle timeout', async () => {
+      const sid = id();
+      const now = Date.now();
+      await store.create(sid, record(`u-${id()}`, now, { absoluteExpiresAt: now + 300 }), OPTS);
+      await sleep(700);
+      expect(await store.get(sid)).toBeNull();
+    });
+
+    it('answers ping', async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+  });
+}
