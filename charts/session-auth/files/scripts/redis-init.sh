@@ -1,0 +1,158 @@
+#!/bin/sh
+# Init step of a Redis data node: decide whether this pod starts as the primary or as a replica,
+# and write /config/redis.conf (an emptyDir: Sentinel's CONFIG REWRITE must be able to write it).
+#
+# The rule that matters: a restarted pod must rejoin as a replica of whatever the Sentinels elected
+# meanwhile, and must NEVER come back as an empty primary (an empty primary would replicate its
+# emptiness to every replica). Decision table (also in the chart README):
+#
+#   Sentinels answer? | primary they name   | local AOF/RDB | decision
+#   ------------------|---------------------|---------------|------------------------------------------
+#   yes               | another pod         | any           | replica of that pod
+#   yes               | this pod, flagged   | any           | wait for the new primary, then replica;
+#                     | s_down/o_down/      |               | exit 1 (restart, retry) if none in time
+#                     | failover            |               |
+#   yes               | this pod            | yes           | primary (quick restart before any failover)
+#   yes               | this pod            | no, replicas  | wait for failover (never an empty primary)
+#                     |                     | known         |
+#   yes               | this pod            | no, none known| primary (fresh install)
+#   no (after wait)   | -                   | pod-0, none   | primary (bootstrap; pod-0 does not wait)
+#   no (after wait)   | -                   | pod-0, data   | primary (whole-cluster restart; see README)
+#   no (after wait)   | -                   | pod-N (N>0)   | replica of pod-0 (Sentinels fix it later)
+#
+# Environment: POD_NAME POD_NAMESPACE CLUSTER_DOMAIN TOPOLOGY REDIS_STS REDIS_HEADLESS REDIS_PORT
+#   SENTINEL_STS SENTINEL_HEADLESS SENTINEL_REPLICAS SENTINEL_PORT MASTER_NAME INIT_WAIT_SECONDS
+#   MIN_REPLICAS_TO_WRITE MIN_REPLICAS_MAX_LAG APPENDFSYNC MAXMEMORY [REDIS_PASSWORD]
+#   [REDIS_SENTINEL_PASSWORD] [CONFIG_DIR] [DATA_DIR] [EXTRA_CONFIG_FILE] [DNS_SUFFIX]
+set -eu
+
+CONFIG_DIR="${CONFIG_DIR:-/config}"
+DATA_DIR="${DATA_DIR:-/data}"
+CONF="$CONFIG_DIR/redis.conf"
+# DNS_SUFFIX lets a local test replace ".<ns>.svc.<domain>" with something resolvable.
+DNS_SUFFIX="${DNS_SUFFIX-.${POD_NAMESPACE}.svc.${CLUSTER_DOMAIN}}"
+ORDINAL="${POD_NAME##*-}"
+MY_HOST="${POD_NAME}.${REDIS_HEADLESS}${DNS_SUFFIX}"
+POD0_HOST="${REDIS_STS}-0.${REDIS_HEADLESS}${DNS_SUFFIX}"
+
+log() { echo "redis-init[$POD_NAME]: $*" >&2; }
+
+has_data() {
+  if [ -d "$DATA_DIR/appendonlydir" ] && [ -n "$(ls -A "$DATA_DIR/appendonlydir" 2>/dev/null)" ]; then return 0; fi
+  [ -s "$DATA_DIR/dump.rdb" ]
+}
+
+# sentinel_cmd <host> <args...>: one Sentinel command, bounded in time, raw output.
+sentinel_cmd() {
+  h="$1"; shift
+  if [ -n "${REDIS_SENTINEL_PASSWORD:-}" ]; then
+    REDISCLI_AUTH="$REDIS_SENTINEL_PASSWORD" timeout 3 redis-cli --no-auth-warning -h "$h" -p "$SENTINEL_PORT" --raw "$@" 2>/dev/null || true
+  else
+    timeout 3 redis-cli -h "$h" -p "$SENTINEL_PORT" --raw "$@" 2>/dev/null || true
+  fi
+}
+
+sentinel_host() { echo "${SENTINEL_STS}-$1.${SENTINEL_HEADLESS}${DNS_SUFFIX}"; }
+
+# field <name>: value following the line <name> in a raw key/value reply read from stdin.
+field() { awk -v k="$1" 'found { print; exit } $0 == k { found = 1 }'; }
+
+# ask_sentinels: sets PRIMARY_HOST PRIMARY_PORT PRIMARY_FLAGS PRIMARY_REPLICAS from the first
+# Sentinel that knows the master; returns 1 when none answers.
+ask_sentinels() {
+  i=0
+  while [ "$i" -lt "$SENTINEL_REPLICAS" ]; do
+    s="$(sentinel_host "$i")"
+    out="$(sentinel_cmd "$s" SENTINEL get-master-addr-by-name "$MASTER_NAME")"
+    h="$(printf '%s\n' "$out" | sed -n 1p)"
+    p="$(printf '%s\n' "$out" | sed -n 2p)"
+    if [ -n "$h" ] && [ -n "$p" ] && [ "$p" -eq "$p" ] 2>/dev/null; then
+      info="$(sentinel_cmd "$s" SENTINEL master "$MASTER_NAME")"
+      PRIMARY_HOST="$h"; PRIMARY_PORT="$p"
+      PRIMARY_FLAGS="$(printf '%s\n' "$info" | field flags)"
+      PRIMARY_REPLICAS="$(printf '%s\n' "$info" | field num-slaves)"
+      PRIMARY_REPLICAS="${PRIMARY_REPLICAS:-0}"
+      return 0
+    fi
+    i=$((i + 1))
+  done
+  return 1
+}
+
+ROLE=""
+REPLICAOF=""
+
+decide() {
+  if [ "$TOPOLOGY" != "sentinel" ]; then
+    ROLE=primary; log "standalone topology: primary"; return
+  fi
+  deadline=$(( $(date +%s) + INIT_WAIT_SECONDS ))
+  while :; do
+    if ask_sentinels; then
+      if [ "$PRIMARY_HOST" != "$MY_HOST" ]; then
+        ROLE=replica; REPLICAOF="$PRIMARY_HOST $PRIMARY_PORT"
+        log "sentinels name $PRIMARY_HOST:$PRIMARY_PORT as primary: starting as its replica"; return
+      fi
+      case "$PRIMARY_FLAGS" in
+        *s_down*|*o_down*|*failover*)
+          log "sentinels still name this pod but flag it '$PRIMARY_FLAGS': waiting for the new primary" ;;
+        *)
+          if has_data; then
+            ROLE=primary; log "sentinels name this pod as primary and local data exists: primary"; return
+          elif [ "$PRIMARY_REPLICAS" -gt 0 ] 2>/dev/null; then
+            log "sentinels name this pod, it has no data and $PRIMARY_REPLICAS replica(s) exist: waiting for a failover, never an empty primary"
+          else
+            ROLE=primary; log "sentinels name this pod, no data, no replicas: fresh install, primary"; return
+          fi ;;
+      esac
+    else
+      if [ "$ORDINAL" = "0" ] && ! has_data; then
+        ROLE=primary; log "no sentinel answers, pod-0 without data: bootstrap primary"; return
+      fi
+    fi
+    if [ "$(date +%s)" -ge "$deadline" ]; then break; fi
+    sleep 2
+  done
+  # Timed out.
+  if ask_sentinels; then
+    log "timed out waiting for a failover away from this pod (primary still $PRIMARY_HOST, flags '$PRIMARY_FLAGS'): exiting to retry"
+    exit 1
+  fi
+  if [ "$ORDINAL" = "0" ]; then
+    ROLE=primary; log "no sentinel answered within ${INIT_WAIT_SECONDS}s: pod-0 with data starts as primary"
+  else
+    ROLE=replica; REPLICAOF="$POD0_HOST $REDIS_PORT"
+    log "no sentinel answered within ${INIT_WAIT_SECONDS}s: replica of pod-0"
+  fi
+}
+
+decide
+
+mkdir -p "$CONFIG_DIR"
+umask 077
+{
+  echo "# generated by redis-init.sh: role decided at start = $ROLE"
+  echo "port $REDIS_PORT"
+  echo "bind * -::*"
+  echo "protected-mode no"
+  echo "dir $DATA_DIR"
+  echo "appendonly yes"
+  echo "appendfsync $APPENDFSYNC"
+  echo "save \"\""
+  echo "maxmemory-policy noeviction"
+  if [ -n "${MAXMEMORY:-}" ]; then echo "maxmemory $MAXMEMORY"; fi
+  if [ "$TOPOLOGY" = "sentinel" ]; then
+    echo "replica-announce-ip $MY_HOST"
+    echo "replica-announce-port $REDIS_PORT"
+    echo "replica-read-only yes"
+    echo "min-replicas-to-write $MIN_REPLICAS_TO_WRITE"
+    echo "min-replicas-max-lag $MIN_REPLICAS_MAX_LAG"
+  fi
+  if [ -n "${REDIS_PASSWORD:-}" ]; then
+    echo "requirepass \"$REDIS_PASSWORD\""
+    echo "masterauth \"$REDIS_PASSWORD\""
+  fi
+  if [ -n "${EXTRA_CONFIG_FILE:-}" ] && [ -s "$EXTRA_CONFIG_FILE" ]; then cat "$EXTRA_CONFIG_FILE"; fi
+  if [ "$ROLE" = "replica" ]; then echo "replicaof $REPLICAOF"; fi
+} > "$CONF"
+log "wrote $CONF"
