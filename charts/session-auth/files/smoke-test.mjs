@@ -20,6 +20,10 @@ function request(method, path, { body, cookie } = {}) {
         timeout: 10_000,
         headers: {
           accept: 'application/json',
+          // In-cluster traffic is plain HTTP; in production the edge terminates TLS. With
+          // TRUST_PROXY=true this lets a Secure session cookie be issued to the test as it would be
+          // behind the ingress (ignored when the proxy is not trusted or COOKIE_SECURE=false).
+          'x-forwarded-proto': 'https',
           ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
           ...(cookie ? { cookie } : {}),
         },

@@ -1,0 +1,62 @@
+{{/* Environment shared by the Redis and Sentinel init scripts. */}}
+{{- define "session-auth.redisScriptEnv" -}}
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: POD_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+- name: CLUSTER_DOMAIN
+  value: {{ .Values.clusterDomain | quote }}
+- name: TOPOLOGY
+  value: {{ .Values.redis.topology | quote }}
+- name: REDIS_STS
+  value: {{ include "session-auth.redisName" . | quote }}
+- name: REDIS_HEADLESS
+  value: {{ include "session-auth.redisHeadless" . | quote }}
+- name: REDIS_PORT
+  value: {{ .Values.redis.port | quote }}
+- name: REDIS_REPLICAS
+  value: {{ include "session-auth.redisReplicas" . | quote }}
+- name: SENTINEL_STS
+  value: {{ include "session-auth.sentinelName" . | quote }}
+- name: SENTINEL_HEADLESS
+  value: {{ include "session-auth.sentinelHeadless" . | quote }}
+- name: SENTINEL_REPLICAS
+  value: {{ .Values.redis.sentinel.replicas | quote }}
+- name: SENTINEL_PORT
+  value: {{ .Values.redis.sentinel.port | quote }}
+- name: MASTER_NAME
+  value: {{ .Values.redis.masterName | quote }}
+- name: INIT_WAIT_SECONDS
+  value: {{ .Values.redis.initWaitSeconds | quote }}
+{{- if .Values.redis.auth.enabled }}
+- name: REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "session-auth.secretName" . }}
+      key: {{ .Values.secret.redisPasswordKey }}
+{{- end }}
+{{- if and (include "session-auth.sentinelEnabled" .) .Values.redis.sentinel.auth.enabled }}
+- name: REDIS_SENTINEL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "session-auth.secretName" . }}
+      key: {{ .Values.secret.sentinelPasswordKey }}
+{{- end }}
+{{- end }}
+
+{{- define "session-auth.redisReplicas" -}}
+{{- if include "session-auth.sentinelEnabled" . }}{{ .Values.redis.replicas }}{{ else }}1{{ end }}
+{{- end }}
+
+{{/* redis-cli health check; REDISCLI_AUTH comes from the container env. Call with
+     (dict "port" <port> "timeout" <seconds> "live" <bool>): liveness also accepts LOADING. */}}
+{{- define "session-auth.redisPing" -}}
+{{- $ok := ternary "PONG|LOADING*" "PONG" (default false .live) -}}
+- sh
+- -c
+- {{ printf "out=$(timeout %d redis-cli --no-auth-warning -p %d PING 2>&1); case \"$out\" in %s) exit 0;; *) echo \"$out\"; exit 1;; esac" (int .timeout) (int .port) $ok | quote }}
+{{- end }}
