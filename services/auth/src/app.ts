@@ -43,7 +43,8 @@ export function createApp(d: AppDeps): Koa {
       maxAge: s.absoluteTimeoutMs,
       httpOnly: true,
       sameSite: 'lax',
-      secure: s.cookieSecure,
+      // undefined lets the cookies library set Secure exactly when the request is HTTPS.
+      secure: s.cookieSecure === 'auto' ? undefined : s.cookieSecure,
       signed: true,
       overwrite: true,
       rolling: false,

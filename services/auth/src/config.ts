@@ -57,7 +57,7 @@ const EnvShape = {
       .string()
       .optional()
       .transform((s) => (s ? s.split(',').map((k) => k.trim()).filter(Boolean) : [])),
-    COOKIE_SECURE: bool.optional(),
+    COOKIE_SECURE: z.union([bool, z.literal('auto')]).optional(),
     PUBLIC_ORIGIN: z.string().url().optional(),
     TRUST_PROXY: bool.default(false),
     TRUST_PROXY_HOPS: int(1, 10).default(1),
@@ -138,7 +138,8 @@ export interface Config {
     readonly keys: readonly string[];
     /** True when SESSION_KEYS was not set and a random one was made for this process. */
     readonly ephemeralKeys: boolean;
-    readonly cookieSecure: boolean;
+    /** true: always Secure; 'auto': Secure when the request is HTTPS (needs TRUST_PROXY behind a proxy). */
+    readonly cookieSecure: boolean | 'auto';
     readonly cookieName: string;
   };
   readonly throttle: {
@@ -187,7 +188,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const e = parsed.data;
   const ephemeralKeys = e.SESSION_KEYS.length === 0;
   const keys = ephemeralKeys ? [randomBytes(32).toString('base64url')] : e.SESSION_KEYS;
-  const cookieSecure = e.COOKIE_SECURE ?? e.NODE_ENV === 'production';
+  const cookieSecure: boolean | 'auto' = e.COOKIE_SECURE ?? (e.NODE_ENV === 'production' ? true : 'auto');
   return deepFreeze<Config>({
     env: e.NODE_ENV,
     http: {
@@ -223,8 +224,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       keys,
       ephemeralKeys,
       cookieSecure,
-      // __Host- binds the cookie to this exact host over HTTPS: no Domain, Path=/, Secure.
-      cookieName: cookieSecure ? '__Host-sid' : 'sid',
+      // __Host- binds the cookie to this exact host over HTTPS: no Domain, Path=/, Secure. It needs
+      // Secure on every response, so 'auto' (HTTP or HTTPS per request) keeps the plain name.
+      cookieName: cookieSecure === true ? '__Host-sid' : 'sid',
     },
     throttle: {
       windowMs: e.LOGIN_THROTTLE_WINDOW_SECONDS * 1000,

@@ -50,11 +50,13 @@ export async function waitForReplicas(
   }
 }
 
-export function createStandaloneConnection(s: RedisSettings, logger: Logger, metrics: Metrics): RedisConnection {
-  const options = {
-    url: s.url,
+/** Options for every data-node client: bounded connect, bounded commands, no offline queue. */
+export function nodeClientOptions(s: RedisSettings, target: { url: string } | { host: string; port: number }) {
+  return {
+    ...('url' in target ? { url: target.url } : { socket: { host: target.host, port: target.port } }),
     ...(s.password ? { password: s.password } : {}),
     socket: {
+      ...('url' in target ? {} : { host: target.host, port: target.port }),
       connectTimeout: s.connectTimeoutMs,
       reconnectStrategy: reconnectDelay,
     },
@@ -62,6 +64,10 @@ export function createStandaloneConnection(s: RedisSettings, logger: Logger, met
     disableOfflineQueue: true,
     commandOptions: { timeout: s.commandTimeoutMs },
   };
+}
+
+export function createStandaloneConnection(s: RedisSettings, logger: Logger, metrics: Metrics): RedisConnection {
+  const options = nodeClientOptions(s, { url: s.url });
   const client = createClient(options);
   let lastErrorLog = 0;
   client.on('error', (err: Error) => {
