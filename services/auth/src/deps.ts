@@ -4,7 +4,7 @@ import type { Metrics } from './observability/metrics.js';
 import { createStandaloneConnection, type RedisConnection } from './redis/connection.js';
 import { MemorySessionStore } from './sessions/memory-store.js';
 import { RedisSessionStore } from './sessions/redis-store.js';
-import { instrumentStore } from './sessions/instrumented-store.js';
+import { instrumentStore, instrumentThrottle, instrumentUsers } from './observability/instrument.js';
 import { SessionService } from './sessions/service.js';
 import type { SessionStore } from './sessions/types.js';
 import { MemoryLoginThrottle, RedisLoginThrottle, type LoginThrottle } from './security/throttle.js';
@@ -73,6 +73,8 @@ export async function buildDependencies(config: Config, logger: Logger, metrics:
     store = new RedisSessionStore(conn, config.redis.keyPrefix, config.redis.waitReplicas);
   }
   const instrumented = instrumentStore(store, metrics);
+  users = instrumentUsers(users, metrics, store.backend);
+  throttle = instrumentThrottle(throttle, metrics, store.backend);
   closers.unshift(() => store.close());
 
   const sessions = new SessionService(

@@ -1,0 +1,154 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { startCluster, type Cluster } from '../../chaos/src/cluster/index.js';
+import { dashboardQueries, loadDashboards } from './support/dashboards.js';
+import { parse as parseYaml } from 'yaml';
+import { readFileSync } from 'node:fs';
+
+/**
+ * The dashboards and alerts against a real Prometheus scraping a real local cluster (sentinel
+ * topology, two app replicas) while load and faults run: every panel and annotation query must
+ * return data, and every alert expression must hold once its fault has been injected.
+ */
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const PASSWORD = 'correct horse battery staple';
+
+interface Rule {
+  alert: string;
+  expr: string;
+}
+
+function alertRules(): Rule[] {
+  const doc = parseYaml(readFileSync(new URL('../../charts/session-auth/files/prometheus/alerts.yaml', import.meta.url), 'utf8')) as {
+    groups: { rules: Rule[] }[];
+  };
+  return doc.groups.flatMap((g) => g.rules).filter((r) => r.alert);
+}
+
+async function call(base: string, method: string, path: string, body?: unknown, cookie?: string, csrf?: string) {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (cookie) headers.cookie = cookie;
+  if (csrf) headers['x-csrf-token'] = csrf;
+  try {
+    const r = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(3000) });
+    const cookies = r.headers.getSetCookie().map((c) => c.split(';')[0]).filter((c) => !c!.endsWith('=')).join('; ');
+    const text = await r.text();
+    return { status: r.status, cookies, json: text.startsWith('{') ? (JSON.parse(text) as Record<string, unknown>) : {} };
+  } catch {
+    return { status: 0, cookies: '', json: {} };
+  }
+}
+
+/** A bounded mix of every kind of traffic the dashboards break down. */
+async function traffic(base: string, seconds: number, tag: string) {
+  const end = Date.now() + seconds * 1000;
+  let n = 0;
+  while (Date.now() < end) {
+    const email = `live-${tag}-${n++}@example.com`;
+    await call(base, 'POST', '/auth/register', { email, password: PASSWORD });
+    const login = await call(base, 'POST', '/auth/login', { email, password: PASSWORD });
+    const csrf = login.json.csrfToken as string | undefined;
+    for (let i = 0; i < 5; i++) await call(base, 'GET', '/auth/me', undefined, login.cookies);
+    await call(base, 'GET', '/auth/me');
+    await call(base, 'GET', '/auth/sessions', undefined, login.cookies);
+    // Failures dominate, as in a credential-stuffing run: wrong passwords, then the throttle.
+    for (let i = 0; i < 4; i++) await call(base, 'POST', '/auth/login', { email, password: 'wrong password!' });
+    const second = await call(base, 'POST', '/auth/login', { email: `${email}.x`, password: 'nope nope nope' });
+    void second;
+    await call(base, 'POST', '/auth/logout-all', { keepCurrent: true }, login.cookies, csrf);
+    await call(base, 'POST', '/auth/logout', undefined, login.cookies, csrf);
+  }
+}
+
+describe('dashboards and alerts against a real Prometheus and a live cluster', () => {
+  let cluster: Cluster;
+  let prom: string;
+
+  const query = async (expr: string) => {
+    const r = await fetch(`${prom}/api/v1/query?query=${encodeURIComponent(expr)}`);
+    const body = (await r.json()) as { status: string; data?: { result: unknown[] }; error?: string };
+    return { http: r.status, ...body };
+  };
+
+  beforeAll(async () => {
+    cluster = await startCluster({
+      topology: 'sentinel',
+      replicas: 2,
+      observe: true,
+      appEnv: { LOGIN_MAX_FAILURES_PER_ACCOUNT: '3', LOGIN_MAX_ATTEMPTS_PER_IP: '1000000', SESSION_TOUCH_INTERVAL_SECONDS: '1', ARGON2_MEMORY_KIB: '4096', ARGON2_TIME_COST: '1' },
+    });
+    prom = cluster.prometheus!.url;
+  }, 90_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('every panel query returns data and every alert fires on its fault', async () => {
+    const base = cluster.url;
+    await traffic(base, 6, 'steady');
+    // Credential stuffing: LoginFailuresSpiking needs > 1 failure/s averaged over its 5 m window.
+    let stuffed = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, w) => {
+        for (let i = 0; i < 50; i++) {
+          const r = await call(base, 'POST', '/auth/login', { email: `nobody-${w}-${i}@example.com`, password: 'hunter2hunter2' });
+          if (r.status === 401) stuffed++;
+        }
+      }),
+    );
+    expect(stuffed).toBeGreaterThan(320);
+
+    // Latency fault: a hung primary (shorter than down-after-milliseconds, so no failover yet).
+    const primary = await cluster.sentinel!.currentPrimary();
+    await call(base, 'POST', '/auth/register', { email: 'live-hung@example.com', password: PASSWORD });
+    const victim = await call(base, 'POST', '/auth/login', { email: 'live-hung@example.com', password: PASSWORD });
+    const during = traffic(base, 2, 'hung');
+    // Many validations at once, so the hung ones are well over 1% of the window.
+    const stuck = Array.from({ length: 40 }, () => call(base, 'GET', '/auth/me', undefined, victim.cookies));
+    await primary.pause();
+    await sleep(800);
+    await primary.resume();
+    await Promise.all([during, ...stuck]);
+
+    // Failover: kill -9 the primary under load.
+    const load = traffic(base, 6, 'failover');
+    await (await cluster.sentinel!.currentPrimary()).kill();
+    await load;
+
+    // A dead app replica.
+    await cluster.apps[1]!.kill();
+    // No primary at all: every Redis data node gone.
+    const outage = traffic(base, 4, 'outage');
+    for (const node of cluster.redisNodes()) if (node.running()) await node.kill();
+    await outage;
+    await sleep(3000);
+
+    const empty: string[] = [];
+    for (const d of loadDashboards()) {
+      for (const q of dashboardQueries(d, { __range: '1h', __rate_interval: '1m' })) {
+        const r = await query(q.expr);
+        expect(r.http, `${d.file} ${q.where}: ${r.error ?? ''}`).toBe(200);
+        if (!r.data || r.data.result.length === 0) empty.push(`${d.file} ${q.where}: ${q.expr}`);
+      }
+    }
+    expect(empty, 'dashboard queries that returned no data').toEqual([]);
+
+    const rules = alertRules();
+    const holding = async (r: Rule) => ((await query(r.expr)).data?.result.length ?? 0) > 0;
+    const silent: string[] = [];
+    for (const r of rules.filter((r) => r.alert !== 'AuthAllReplicasDown')) if (!(await holding(r))) silent.push(r.alert);
+    expect(silent, 'alert expressions that did not hold after their fault').toEqual([]);
+
+    // Alerts without a pending period fire for real.
+    const alerts = (await (await fetch(`${prom}/api/v1/alerts`)).json()) as { data: { alerts: { labels: { alertname: string }; state: string }[] } };
+    const firing = alerts.data.alerts.filter((a) => a.state === 'firing').map((a) => a.labels.alertname);
+    expect(firing).toContain('RedisFailoverHappened');
+
+    // Last fault: every app replica down.
+    for (const app of cluster.apps) if (app.running()) await app.kill();
+    await sleep(2500);
+    expect(await holding(rules.find((r) => r.alert === 'AuthAllReplicasDown')!)).toBe(true);
+  }, 120_000);
+});
