@@ -77,6 +77,8 @@ const EnvShape = {
     SHUTDOWN_TIMEOUT_MS: int(0, 300_000).default(10_000),
 
     REPLICATED_CHANNEL: z.string().min(1).default('sa:v1:replication'),
+    REPLICATED_STREAM_MAXLEN: int(1000).default(100_000),
+    REPLICATED_MAX_STALENESS_SECONDS: int(0).default(0),
 };
 
 const EnvSchema = z.object(EnvShape).superRefine((env, ctx) => {
@@ -129,6 +131,10 @@ export interface Config {
     readonly waitReplicas: number;
     readonly waitTimeoutMs: number;
     readonly replicationChannel: string;
+    /** Approximate length the replication stream is trimmed to (XADD MAXLEN ~). */
+    readonly replicationStreamMaxLen: number;
+    /** 0: a replicated store serves from memory however stale; >0: it turns unready beyond this. */
+    readonly replicationMaxStalenessMs: number;
   };
   readonly session: {
     readonly idleTimeoutMs: number;
@@ -215,6 +221,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       waitReplicas: e.REDIS_WAIT_REPLICAS ?? (e.SESSION_STORE === 'sentinel' ? 1 : 0),
       waitTimeoutMs: e.REDIS_WAIT_TIMEOUT_MS,
       replicationChannel: e.REPLICATED_CHANNEL,
+      replicationStreamMaxLen: e.REPLICATED_STREAM_MAXLEN,
+      replicationMaxStalenessMs: e.REPLICATED_MAX_STALENESS_SECONDS * 1000,
     },
     session: {
       idleTimeoutMs: e.SESSION_IDLE_TIMEOUT_SECONDS * 1000,

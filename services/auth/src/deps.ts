@@ -70,7 +70,34 @@ export async function buildDependencies(config: Config, logger: Logger, metrics:
     if (!connected) logger.warn({ afterMs: bound }, 'starting without a Redis connection; readiness stays false until it connects');
     users = new RedisUserRepository(conn, config.redis.keyPrefix);
     throttle = new RedisLoginThrottle(conn, config.redis.keyPrefix, config.throttle);
-    store = new RedisSessionStore(conn, config.redis.keyPrefix, config.redis.waitReplicas);
+    if (config.store === 'replicated') {
+      // Users and throttle stay on Redis (the standalone connection from REDIS_URL); sessions live
+      // in every replica's memory, fed by the change stream on that same Redis.
+      const { ReplicatedSessionStore } = await import('./sessions/replicated-store.js');
+      const replicated = new ReplicatedSessionStore({
+        redis: {
+          url: config.redis.url,
+          password: config.redis.password,
+          commandTimeoutMs: config.redis.commandTimeoutMs,
+          connectTimeoutMs: config.redis.connectTimeoutMs,
+        },
+        writer: conn.exec,
+        namespace: config.redis.replicationChannel,
+        streamMaxLen: config.redis.replicationStreamMaxLen,
+        maxStalenessMs: config.redis.replicationMaxStalenessMs,
+        registry: metrics.registry,
+        logger: logger.child({ component: 'replication' }),
+      });
+      // Same bound as the connection: not ready (ping fails) until the first snapshot is loaded.
+      const loaded = await Promise.race([
+        replicated.ready.then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), bound).unref()),
+      ]);
+      if (!loaded) logger.warn({ afterMs: bound }, 'starting before the session snapshot is loaded; readiness stays false until it is');
+      store = replicated;
+    } else {
+      store = new RedisSessionStore(conn, config.redis.keyPrefix, config.redis.waitReplicas);
+    }
   }
   const instrumented = instrumentStore(store, metrics);
   users = instrumentUsers(users, metrics, store.backend);

@@ -13,6 +13,7 @@ export const ERRORS = {
   INVALID_CREDENTIALS: { status: 401, message: 'Email or password is incorrect.' },
   CSRF_ORIGIN_MISMATCH: { status: 403, message: 'Cross-site request refused.' },
   CSRF_TOKEN_INVALID: { status: 403, message: 'Missing or invalid CSRF token.' },
+  HTTPS_REQUIRED: { status: 403, message: 'This request must be made over HTTPS.' },
   EMAIL_TAKEN: { status: 409, message: 'An account with this email already exists.' },
   SESSION_NOT_FOUND: { status: 404, message: 'No such session.' },
   TOO_MANY_ATTEMPTS: { status: 429, message: 'Too many login attempts; try again later.' },

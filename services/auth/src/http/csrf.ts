@@ -8,6 +8,15 @@ export function isUnsafe(method: string): boolean {
 }
 
 /**
+ * The service's own origin as this request reached it (behind a trusted proxy, from
+ * X-Forwarded-Proto/-Host). Not `ctx.origin`: since Koa 3 that is the request's Origin header, so
+ * comparing against it let every cross-site request through.
+ */
+function ownOrigin(ctx: Context): string {
+  return `${ctx.protocol}://${ctx.host}`;
+}
+
+/**
  * First CSRF layer, for every unsafe request including login and register (login CSRF): browsers
  * send Sec-Fetch-Site or Origin on cross-site requests, and we refuse any that is not same-origin.
  * A request with neither header is not from a browser and cannot carry a victim's ambient cookie
@@ -21,7 +30,7 @@ export function originCheck(publicOrigin: string | undefined): Middleware {
         if (site !== 'same-origin' && site !== 'none') throw new AppError('CSRF_ORIGIN_MISMATCH');
       } else {
         const origin = ctx.get('origin');
-        if (origin && origin !== (publicOrigin ?? ctx.origin)) throw new AppError('CSRF_ORIGIN_MISMATCH');
+        if (origin && origin !== (publicOrigin ?? ownOrigin(ctx))) throw new AppError('CSRF_ORIGIN_MISMATCH');
       }
     }
     return next();

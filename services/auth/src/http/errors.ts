@@ -14,9 +14,16 @@ function fromHttpError(err: { status?: number; statusCode?: number; type?: strin
   return new AppError('VALIDATION_FAILED');
 }
 
+/**
+ * What the `cookies` module throws when asked for a Secure cookie on a request Koa does not see as
+ * HTTPS (COOKIE_SECURE=true, but plain HTTP, or TLS ended at a proxy without TRUST_PROXY=true).
+ */
+const INSECURE_COOKIE = 'Cannot send secure cookie over unencrypted connection';
+
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   if (err instanceof StoreError) return storeErrorToAppError(err);
+  if (err instanceof Error && err.message === INSECURE_COOKIE) return new AppError('HTTPS_REQUIRED', { cause: err });
   return fromHttpError((err ?? {}) as { status?: number }) ?? new AppError('INTERNAL', { cause: err });
 }
 
@@ -41,7 +48,12 @@ export function errorHandler(logger: Logger): Middleware {
       };
       if (err.retryAfter !== undefined) ctx.set('Retry-After', String(err.retryAfter));
       const log = (ctx.state.log as Logger | undefined) ?? logger;
-      if (err.status >= 500) {
+      if (err.code === 'HTTPS_REQUIRED') {
+        log.warn(
+          { code: err.code },
+          'secure session cookie refused on a plain HTTP request: serve over HTTPS, or set TRUST_PROXY=true behind a TLS-terminating proxy',
+        );
+      } else if (err.status >= 500) {
         const cause = (err.cause ?? raw) as { message?: string; name?: string; kind?: string; op?: string };
         log.warn(
           { code: err.code, cause: { name: cause?.name, message: cause?.message, kind: cause?.kind, op: cause?.op } },

@@ -114,6 +114,7 @@ export function openApiDocument() {
               ...common,
               'INVALID_CREDENTIALS',
               'CSRF_ORIGIN_MISMATCH',
+              'HTTPS_REQUIRED',
               'TOO_MANY_ATTEMPTS',
               'BUSY',
               'STORE_UNAVAILABLE',
@@ -129,7 +130,7 @@ export function openApiDocument() {
           parameters: [CSRF],
           responses: {
             '204': { description: 'Logged out; the cookie is cleared' },
-            ...errorResponses('UNAUTHENTICATED', 'CSRF_ORIGIN_MISMATCH', 'CSRF_TOKEN_INVALID', 'STORE_UNAVAILABLE'),
+            ...errorResponses('UNAUTHENTICATED', 'CSRF_ORIGIN_MISMATCH', 'CSRF_TOKEN_INVALID', 'HTTPS_REQUIRED', 'STORE_UNAVAILABLE'),
           },
         },
       },
@@ -163,7 +164,14 @@ export function openApiDocument() {
           parameters: [{ name: 'handle', in: 'path', required: true, schema: { type: 'string' } }, CSRF],
           responses: {
             '204': { description: 'Revoked' },
-            ...errorResponses('UNAUTHENTICATED', 'SESSION_NOT_FOUND', 'CSRF_ORIGIN_MISMATCH', 'CSRF_TOKEN_INVALID', 'STORE_UNAVAILABLE'),
+            ...errorResponses(
+              'UNAUTHENTICATED',
+              'SESSION_NOT_FOUND',
+              'CSRF_ORIGIN_MISMATCH',
+              'CSRF_TOKEN_INVALID',
+              'HTTPS_REQUIRED',
+              'STORE_UNAVAILABLE',
+            ),
           },
         },
       },
@@ -175,7 +183,14 @@ export function openApiDocument() {
           requestBody: { required: false, content: json(ref('LogoutAllBody')) },
           responses: {
             '200': { description: 'Revoked', content: json({ type: 'object', properties: { revoked: { type: 'integer' } } }) },
-            ...errorResponses(...common, 'UNAUTHENTICATED', 'CSRF_ORIGIN_MISMATCH', 'CSRF_TOKEN_INVALID', 'STORE_UNAVAILABLE'),
+            ...errorResponses(
+              ...common,
+              'UNAUTHENTICATED',
+              'CSRF_ORIGIN_MISMATCH',
+              'CSRF_TOKEN_INVALID',
+              'HTTPS_REQUIRED',
+              'STORE_UNAVAILABLE',
+            ),
           },
         },
       },

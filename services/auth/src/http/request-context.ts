@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { toAppError } from './errors.js';
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -19,18 +20,25 @@ export function requestContext(logger: Logger, metrics: Metrics): Middleware {
     ctx.set('X-Request-Id', id);
     const log = logger.child({ reqId: id });
     ctx.state.log = log;
+    // errorHandler (outside this middleware) sets the status of a failed request only after this
+    // finally has run; without this the metric and log said 404 for every error response.
+    let failedStatus: number | undefined;
     try {
       await next();
+    } catch (err) {
+      failedStatus = toAppError(err).status;
+      throw err;
     } finally {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       const route = (ctx as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
-      metrics.http.observe({ method: ctx.method, route, status: String(ctx.status) }, seconds);
+      const status = failedStatus ?? ctx.status;
+      metrics.http.observe({ method: ctx.method, route, status: String(status) }, seconds);
       // Successful requests log at debug: at thousands of requests per second an info line each
       // would cost more than the request.
-      const level = ctx.status >= 500 ? 'warn' : 'debug';
+      const level = status >= 500 ? 'warn' : 'debug';
       if (log.isLevelEnabled(level)) {
         log[level](
-          { method: ctx.method, route, status: ctx.status, ms: Math.round(seconds * 1e4) / 10, ip: ctx.ip },
+          { method: ctx.method, route, status, ms: Math.round(seconds * 1e4) / 10, ip: ctx.ip },
           'request',
         );
       }

@@ -4,6 +4,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { StoreError } from '../errors.js';
 import { classifyRedisError } from './errors.js';
 import type { RedisExec } from './exec.js';
+import { withDeadline } from './deadline.js';
 
 export interface RedisSettings {
   readonly url: string;
@@ -87,8 +88,10 @@ export function createStandaloneConnection(s: RedisSettings, logger: Logger, met
   const ready = new Promise<void>((resolve) => client.once('ready', () => resolve()));
   client.connect().catch((err: Error) => logger.error({ err: { message: err.message } }, 'redis connect failed'));
 
+  // node-redis's command timeout only bounds the wait to be written; a hung server (SIGSTOP, a
+  // stuck disk) would leave the reply wait unbounded, so every call gets an end-to-end deadline.
   const exec: RedisExec = {
-    send: (args) => client.sendCommand(args) as Promise<never>,
+    send: (args) => withDeadline(args[0] ?? 'command', s.commandTimeoutMs, client.sendCommand(args)) as Promise<never>,
   };
 
   const pool =
@@ -106,16 +109,20 @@ export function createStandaloneConnection(s: RedisSettings, logger: Logger, met
     async durable(op, fn) {
       if (!pool) return fn(exec);
       await poolReady;
-      return pool.execute(async (c) => {
-        const leased: RedisExec = { send: (args) => c.sendCommand(args) as Promise<never> };
-        const result = await fn(leased);
-        await waitForReplicas(leased, op, s.waitReplicas, s.waitTimeoutMs);
-        return result;
-      });
+      return withDeadline(
+        op,
+        s.commandTimeoutMs + s.waitTimeoutMs,
+        pool.execute(async (c) => {
+          const leased: RedisExec = { send: (args) => c.sendCommand(args) as Promise<never> };
+          const result = await fn(leased);
+          await waitForReplicas(leased, op, s.waitReplicas, s.waitTimeoutMs);
+          return result;
+        }),
+      );
     },
     async ping() {
       try {
-        await client.sendCommand(['PING']);
+        await exec.send(['PING']);
         metrics.storeReady.set(1);
       } catch (err) {
         metrics.storeReady.set(0);

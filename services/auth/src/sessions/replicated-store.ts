@@ -102,7 +102,7 @@ export class ReplicatedSessionStore implements SessionStore {
   private readonly reader;
   private readonly readerExec: RedisExec;
   private readonly writer: RedisExec;
-  private readonly ownWriter: ReturnType<typeof createClient> | undefined;
+  private readonly ownWriter: { destroy(): void } | undefined;
   private readonly epochCandidate = randomBytes(9).toString('base64url');
   private readonly now: () => number;
   private readonly maxLen: number;

@@ -81,13 +81,17 @@ export class RedisUserRepository implements UserRepository {
 
   async findById(id: string): Promise<User | null> {
     try {
-      const h = await this.conn.exec.send<string[]>(['HGETALL', `${this.prefix}user:${id}`]);
-      const m = new Map<string, string>();
-      for (let i = 0; i + 1 < h.length; i += 2) m.set(h[i]!, h[i + 1]!);
-      const email = m.get('email');
-      const hash = m.get('hash');
+      // HMGET, not HGETALL: its reply is a plain array whatever the protocol version, whereas
+      // node-redis turns an HGETALL reply into an object (so indexing it as an array found nothing).
+      const [email, hash, createdAt] = await this.conn.exec.send<(string | null)[]>([
+        'HMGET',
+        `${this.prefix}user:${id}`,
+        'email',
+        'hash',
+        'createdAt',
+      ]);
       if (!email || !hash) return null;
-      return { id, email, passwordHash: hash, createdAt: Number(m.get('createdAt') ?? 0) };
+      return { id, email, passwordHash: hash, createdAt: Number(createdAt ?? 0) };
     } catch (err) {
       throw classifyRedisError('user_get', err);
     }

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- response bodies are whatever the test expects */
 /**
  * A minimal browser stand-in: a cookie jar (honouring deletions), the CSRF token it was handed,
  * and JSON helpers. Deliberately not a library: tests need to see and tamper with raw cookies.

@@ -1,0 +1,20 @@
+import { withRedis } from '../support/redis.js';
+import { sessionStoreConformance } from './session-store-suite.js';
+import { ReplicatedSessionStore } from '../../src/sessions/replicated-store.js';
+
+sessionStoreConformance('replicated (Redis Streams)', async () => {
+  const redis = await withRedis();
+  const store = new ReplicatedSessionStore({
+    redis: { url: redis.url, commandTimeoutMs: 500, connectTimeoutMs: 1000 },
+    namespace: 'sa:v1:replication',
+    sweepIntervalMs: 100,
+  });
+  await store.ready;
+  return {
+    store,
+    async close() {
+      await store.close();
+      await redis.stop();
+    },
+  };
+});
