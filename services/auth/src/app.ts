@@ -1,6 +1,7 @@
 import Koa from 'koa';
 import session from 'koa-session';
 import helmet from 'koa-helmet';
+import { FastKeygrip } from './security/keygrip.js';
 import type { Config } from './config.js';
 import { AppError } from './errors.js';
 import type { Logger } from './observability/logger.js';
@@ -32,7 +33,8 @@ export interface AppDeps {
 /** The middleware order, outermost first, in one place. */
 export function createApp(d: AppDeps): Koa {
   const app = new Koa({ proxy: d.config.http.trustProxy, maxIpsCount: d.config.http.proxyHops });
-  app.keys = [...d.config.session.keys];
+  // Same signatures as Koa's default keygrip, at a third of the CPU (security/keygrip.ts).
+  app.keys = new FastKeygrip(d.config.session.keys) as unknown as string[];
   // Errors are answered and logged by errorHandler; Koa's default stderr dump would duplicate them.
   app.silent = true;
 
@@ -75,7 +77,18 @@ export function createApp(d: AppDeps): Koa {
   };
   app.use(errorHandler(d.logger));
   app.use(requestContext(d.logger, d.metrics));
-  app.use(helmet());
+  // A JSON API needs the headers that stop sniffing, framing and referrer leaks, not a page CSP.
+  app.use(
+    helmet({
+      contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+      crossOriginEmbedderPolicy: false,
+      originAgentCluster: false,
+      xDnsPrefetchControl: false,
+      xDownloadOptions: false,
+      xPermittedCrossDomainPolicies: false,
+      xXssProtection: false,
+    }),
+  );
   app.use(ops.routes());
   app.use(ops.allowedMethods(allowed));
   app.use(auth.routes());

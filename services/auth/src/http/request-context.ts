@@ -18,8 +18,11 @@ export function requestContext(logger: Logger, metrics: Metrics): Middleware {
     const id = REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
     ctx.state.requestId = id;
     ctx.set('X-Request-Id', id);
-    const log = logger.child({ reqId: id });
-    ctx.state.log = log;
+    // The child logger is made on first use: most requests never log, and a child per request
+    // showed in the profile.
+    let child: Logger | undefined;
+    const log = () => (child ??= logger.child({ reqId: id }));
+    Object.defineProperty(ctx.state, 'log', { get: log, enumerable: false, configurable: true });
     // errorHandler (outside this middleware) sets the status of a failed request only after this
     // finally has run; without this the metric and log said 404 for every error response.
     let failedStatus: number | undefined;
@@ -36,8 +39,8 @@ export function requestContext(logger: Logger, metrics: Metrics): Middleware {
       // Successful requests log at debug: at thousands of requests per second an info line each
       // would cost more than the request.
       const level = status >= 500 ? 'warn' : 'debug';
-      if (log.isLevelEnabled(level)) {
-        log[level](
+      if (logger.isLevelEnabled(level)) {
+        log()[level](
           { method: ctx.method, route, status, ms: Math.round(seconds * 1e4) / 10, ip: ctx.ip },
           'request',
         );

@@ -62,8 +62,9 @@ export function nodeClientOptions(s: RedisSettings, target: { url: string } | { 
       reconnectStrategy: reconnectDelay,
     },
     // Fail fast while disconnected instead of queueing without bound; the HTTP layer answers 503.
+    // No per-command `timeout` here: every call already has an end-to-end deadline (deadline.ts),
+    // and node-redis's version costs an AbortSignal timer per command.
     disableOfflineQueue: true,
-    commandOptions: { timeout: s.commandTimeoutMs },
   };
 }
 
