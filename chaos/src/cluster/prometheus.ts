@@ -1,0 +1,78 @@
+/**
+ * Prometheus for `up --observe`: the same approach as test/observability/support/prometheus.ts
+ * (config as JSON, which is YAML; free loopback port; wait for /-/ready; stop by pid), with the
+ * TSDB and log inside the run folder. Needs the `prometheus` binary (apt-get install prometheus).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort } from '@session-auth/topology';
+import { pollUntil, sleep } from '../util.js';
+
+export interface PrometheusHandle {
+  url: string;
+  port: number;
+  pid: number;
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+export class MissingPrometheusError extends Error {
+  readonly code = 'MISSING_BINARY';
+  constructor() {
+    super('prometheus binary not found on PATH: install it with `sudo apt-get install prometheus` (or set PROMETHEUS_BIN)');
+  }
+}
+
+export async function startPrometheus(opts: { dir: string; targets: string[]; ruleFiles: string[] }): Promise<PrometheusHandle> {
+  const binary = process.env.PROMETHEUS_BIN ?? 'prometheus';
+  if (spawnSync(binary, ['--version'], { stdio: 'ignore' }).status !== 0) throw new MissingPrometheusError();
+  mkdirSync(opts.dir, { recursive: true });
+  const config = {
+    global: { scrape_interval: '1s', evaluation_interval: '1s' },
+    rule_files: opts.ruleFiles,
+    scrape_configs: [{ job_name: 'session-auth', scrape_interval: '1s', static_configs: [{ targets: opts.targets }] }],
+  };
+  const configFile = join(opts.dir, 'prometheus.yml');
+  writeFileSync(configFile, JSON.stringify(config, null, 2));
+  const logFile = join(opts.dir, 'prometheus.log');
+  const port = await freePort();
+  const fd = openSync(logFile, 'a');
+  const child: ChildProcess = spawn(
+    binary,
+    [`--config.file=${configFile}`, `--storage.tsdb.path=${join(opts.dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+    { stdio: ['ignore', fd, fd] },
+  );
+  closeSync(fd);
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', () => resolve());
+  });
+  process.once('exit', () => child.kill('SIGKILL'));
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    if (!(await Promise.race([exited.then(() => true), sleep(5_000).then(() => false)]))) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  };
+  try {
+    await pollUntil(
+      'prometheus /-/ready',
+      async () => {
+        if (child.exitCode !== null) throw new Error(`prometheus exited, see ${logFile}`);
+        const r = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1_000) });
+        await r.arrayBuffer();
+        return r.ok ? true : undefined;
+      },
+      20_000,
+      200,
+    );
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url, port, pid: child.pid ?? -1, logFile, stop };
+}

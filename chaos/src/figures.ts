@@ -1,0 +1,201 @@
+/**
+ * Pure functions from what was recorded (request samples, Sentinel events, the fault) to the
+ * figures every run reports, the 100 ms buckets of the timeline, and the checks of the verdict.
+ */
+import type { Sample } from './load.js';
+import { median, quantile } from './util.js';
+
+export interface TimelineEvent {
+  at: number;
+  source: string;
+  channel: string;
+  message: string;
+}
+
+export type FaultKind = 'kill-primary' | 'kill-replica' | 'kill-sentinel' | 'kill-app-replica' | 'restart-primary-empty';
+
+export interface Fault {
+  kind: FaultKind;
+  /** process / pod that was killed */
+  target: string;
+  /** epoch ms of the kill */
+  at: number;
+  detail?: string;
+}
+
+export interface Figures {
+  /** kill -> first +sdown of the killed role (ms), null when no Sentinel saw it */
+  detectionMs: number | null;
+  odownMs: number | null;
+  switchMs: number | null;
+  /**
+   * kill -> end of the first successful login after the LAST failed one: from then on writes
+   * worked (0: no login failed; null: never recovered within the observation).
+   */
+  writeRecoveryMs: number | null;
+  readRecoveryMs: number | null;
+  /** kill -> first successful login after the first failed one (writes may fail again later). */
+  firstWriteOkMs: number | null;
+  firstReadOkMs: number | null;
+  /** distinct +switch-master announcements after the kill (1 = one clean failover) */
+  failovers: number;
+  /** kill -> first failed request as the users saw it */
+  firstFailureMs: number | null;
+  failedRequests: number;
+  failedLogins: number;
+  failedReads: number;
+  failureWindow: { fromMs: number; toMs: number } | null;
+  hungRequests: number;
+  totalRequests: number;
+  successRate: number;
+  latencyP50Ms: number | null;
+  latencyP99Ms: number | null;
+  latencyMaxMs: number | null;
+  ackedSessions: number;
+  ackedSessionsLost: number;
+  revocations: number;
+  revocationsUndone: number;
+  ambiguous: number;
+  /** when the rollback (restart) ran, relative to the kill */
+  rollbackMs: number | null;
+}
+
+export interface Bucket {
+  /** ms relative to the kill, bucket start */
+  t: number;
+  ok: number;
+  failed: number;
+  hung: number;
+  p50: number | null;
+  max: number | null;
+}
+
+export interface Check {
+  name: string;
+  expected: string;
+  actual: string;
+  pass: boolean;
+}
+
+/** Which Sentinel message names the killed role ("+sdown master mymaster 127.0.0.1 6379"). */
+function roleOf(kind: FaultKind): 'master' | 'slave' | 'sentinel' | undefined {
+  if (kind === 'kill-primary' || kind === 'restart-primary-empty') return 'master';
+  if (kind === 'kill-replica') return 'slave';
+  if (kind === 'kill-sentinel') return 'sentinel';
+  return undefined;
+}
+
+export function firstEvent(events: TimelineEvent[], channel: string, since: number, role?: string): TimelineEvent | undefined {
+  return events
+    .filter((e) => e.channel === channel && e.at >= since && (role === undefined || e.message.startsWith(`${role} `)))
+    .sort((a, b) => a.at - b.at)[0];
+}
+
+/** kill -> first success after the first (which: 'first') or the last ('last') failure of these ops. */
+function recovery(samples: Sample[], killAt: number, ops: Sample['op'][], which: 'first' | 'last'): number | null {
+  const relevant = samples.filter((s) => ops.includes(s.op) && s.t1 >= killAt).sort((a, b) => a.t1 - b.t1);
+  const failures = relevant.filter((s) => !s.ok);
+  const fail = which === 'first' ? failures[0] : failures[failures.length - 1];
+  if (!fail) return 0;
+  const ok = relevant.find((s) => s.ok && s.t0 >= fail.t0 && s.t1 > fail.t1);
+  return ok ? ok.t1 - killAt : null;
+}
+
+export function computeFigures(input: {
+  samples: Sample[];
+  events: TimelineEvent[];
+  fault: Fault;
+  rollbackAt?: number | null;
+  verify?: { ackedSessions: number; lost: number; revocations: number; undone: number; ambiguous: number };
+}): Figures {
+  const { samples, events, fault } = input;
+  const killAt = fault.at;
+  const role = roleOf(fault.kind);
+  const at = (e: TimelineEvent | undefined): number | null => (e ? e.at - killAt : null);
+  const failed = samples.filter((s) => !s.ok && s.t1 >= killAt).sort((a, b) => a.t1 - b.t1);
+  const lat = samples.filter((s) => s.status > 0).map((s) => s.t1 - s.t0);
+  const first = failed[0];
+  const last = failed[failed.length - 1];
+  const v = input.verify ?? { ackedSessions: 0, lost: 0, revocations: 0, undone: 0, ambiguous: 0 };
+  return {
+    detectionMs: role ? at(firstEvent(events, '+sdown', killAt, role)) : null,
+    odownMs: role === 'master' ? at(firstEvent(events, '+odown', killAt, 'master')) : null,
+    switchMs: at(firstEvent(events, '+switch-master', killAt)),
+    writeRecoveryMs: recovery(samples, killAt, ['login'], 'last'),
+    readRecoveryMs: recovery(samples, killAt, ['me'], 'last'),
+    firstWriteOkMs: recovery(samples, killAt, ['login'], 'first'),
+    firstReadOkMs: recovery(samples, killAt, ['me'], 'first'),
+    failovers: new Set(events.filter((e) => e.channel === '+switch-master' && e.at >= killAt).map((e) => e.message)).size,
+    firstFailureMs: first ? first.t1 - killAt : null,
+    failedRequests: failed.length,
+    failedLogins: failed.filter((s) => s.op === 'login').length,
+    failedReads: failed.filter((s) => s.op === 'me').length,
+    failureWindow: first && last ? { fromMs: first.t1 - killAt, toMs: last.t1 - killAt } : null,
+    hungRequests: samples.filter((s) => s.status === -1).length,
+    totalRequests: samples.length,
+    successRate: samples.length ? samples.filter((s) => s.ok).length / samples.length : 1,
+    latencyP50Ms: quantile(lat, 0.5),
+    latencyP99Ms: quantile(lat, 0.99),
+    latencyMaxMs: lat.length ? Math.max(...lat) : null,
+    ackedSessions: v.ackedSessions,
+    ackedSessionsLost: v.lost,
+    revocations: v.revocations,
+    revocationsUndone: v.undone,
+    ambiguous: v.ambiguous,
+    rollbackMs: input.rollbackAt ? input.rollbackAt - killAt : null,
+  };
+}
+
+/** Per-100 ms buckets of the samples (by end time) relative to the kill. */
+export function bucketize(samples: Sample[], killAt: number, bucketMs = 100): Bucket[] {
+  if (samples.length === 0) return [];
+  const rel = (t: number): number => Math.floor((t - killAt) / bucketMs) * bucketMs;
+  const from = Math.min(...samples.map((s) => rel(s.t1)));
+  const to = Math.max(...samples.map((s) => rel(s.t1)));
+  const map = new Map<number, { ok: number; failed: number; hung: number; lat: number[] }>();
+  for (let t = from; t <= to; t += bucketMs) map.set(t, { ok: 0, failed: 0, hung: 0, lat: [] });
+  for (const s of samples) {
+    const b = map.get(rel(s.t1));
+    if (!b) continue;
+    if (s.ok) b.ok += 1;
+    else b.failed += 1;
+    if (s.status === -1) b.hung += 1;
+    b.lat.push(s.t1 - s.t0);
+  }
+  return [...map].map(([t, b]) => ({ t, ok: b.ok, failed: b.failed, hung: b.hung, p50: median(b.lat), max: b.lat.length ? Math.max(...b.lat) : null }));
+}
+
+export interface Aggregate {
+  figure: keyof Figures;
+  median: number | null;
+  worst: number | null;
+  values: (number | null)[];
+}
+
+const LOWER_IS_BETTER: (keyof Figures)[] = [
+  'detectionMs',
+  'odownMs',
+  'switchMs',
+  'writeRecoveryMs',
+  'readRecoveryMs',
+  'firstWriteOkMs',
+  'failovers',
+  'failedRequests',
+  'hungRequests',
+  'ackedSessionsLost',
+  'revocationsUndone',
+  'latencyP99Ms',
+  'latencyMaxMs',
+];
+
+/** Median and worst of each numeric figure over trials (null = never happened/recovered is the worst). */
+export function aggregate(trials: Figures[]): Aggregate[] {
+  return LOWER_IS_BETTER.map((figure) => {
+    const values = trials.map((f) => f[figure] as number | null);
+    const nums = values.filter((x): x is number => typeof x === 'number');
+    const worst = figure.endsWith('RecoveryMs') && values.some((x) => x === null) ? null : nums.length ? Math.max(...nums) : null;
+    return { figure, median: median(nums), worst, values };
+  });
+}
+
+export const fmtMs = (v: number | null | undefined): string => (v === null || v === undefined ? 'n/a' : `${(v / 1000).toFixed(2)} s`);

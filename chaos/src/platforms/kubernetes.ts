@@ -1,0 +1,192 @@
+/**
+ * The Kubernetes platform (@kubernetes/client-node, in-cluster config or ~/.kube/config): finds the
+ * primary by asking Sentinel over the network (node-redis; RBAC has no pods/exec), maps its address
+ * to a pod (k8s-select.ts), deletes the pod with gracePeriodSeconds 0 (the container gets SIGKILL),
+ * and "rolls back" by waiting for the StatefulSet/Deployment controller to bring a ready pod back.
+ *
+ * Env (set by charts/session-auth/templates/chaos-job.yaml): K8S_NAMESPACE, BASE_URL,
+ * SESSION_STORE (redis|sentinel), REDIS_SENTINELS, REDIS_MASTER_NAME, REDIS_URL, REDIS_PASSWORD,
+ * REDIS_SENTINEL_PASSWORD, APP_POD_SELECTOR, REDIS_POD_SELECTOR, SENTINEL_POD_SELECTOR.
+ */
+import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { createClient } from 'redis';
+import type { Fault, FaultKind, TimelineEvent } from '../figures.js';
+import { pollUntil, type Logger } from '../util.js';
+import { parseHostPorts, podName, replacedAndReady, selectVictim, type HostPort, type PodLike } from './k8s-select.js';
+import { UnsupportedError, type EventRecorder, type Platform } from './platform.js';
+
+export interface KubernetesConfig {
+  namespace: string;
+  baseUrl: string;
+  topology: 'standalone' | 'sentinel';
+  sentinels: HostPort[];
+  masterName: string;
+  sentinelPassword?: string;
+  selectors: { app: string; redis: string; sentinel: string };
+  recoveryTimeoutMs: number;
+}
+
+export function kubernetesConfigFromEnv(env: Record<string, string | undefined>): KubernetesConfig {
+  const need = (k: string): string => {
+    const v = env[k];
+    if (!v) throw new Error(`${k} is required for --platform kubernetes`);
+    return v;
+  };
+  const topology = env.SESSION_STORE === 'sentinel' ? 'sentinel' : 'standalone';
+  return {
+    namespace: need('K8S_NAMESPACE'),
+    baseUrl: need('BASE_URL').replace(/\/$/, ''),
+    topology,
+    sentinels: topology === 'sentinel' ? parseHostPorts(need('REDIS_SENTINELS')) : [],
+    masterName: env.REDIS_MASTER_NAME ?? 'mymaster',
+    sentinelPassword: env.REDIS_SENTINEL_PASSWORD || undefined,
+    selectors: { app: need('APP_POD_SELECTOR'), redis: need('REDIS_POD_SELECTOR'), sentinel: env.SENTINEL_POD_SELECTOR ?? '' },
+    recoveryTimeoutMs: Number(env.CHAOS_RECOVERY_TIMEOUT_MS ?? 180_000),
+  };
+}
+
+type Role = 'app' | 'redis' | 'sentinel';
+
+export class KubernetesPlatform implements Platform {
+  readonly name = 'kubernetes' as const;
+  private readonly pending = new Map<string, { role: Role; before: V1Pod[]; uid?: string }>();
+  private readonly closers: (() => Promise<void>)[] = [];
+
+  constructor(
+    private readonly cfg: KubernetesConfig,
+    private readonly api: CoreV1Api,
+    private readonly log: Logger,
+  ) {}
+
+  get topology(): 'standalone' | 'sentinel' {
+    return this.cfg.topology;
+  }
+  get baseUrl(): string {
+    return this.cfg.baseUrl;
+  }
+
+  describe(): Record<string, unknown> {
+    return { platform: 'kubernetes', namespace: this.cfg.namespace, baseUrl: this.cfg.baseUrl, topology: this.cfg.topology, sentinels: this.cfg.sentinels, selectors: this.cfg.selectors };
+  }
+
+  private async pods(role: Role): Promise<V1Pod[]> {
+    const labelSelector = this.cfg.selectors[role];
+    if (!labelSelector) return [];
+    const list = await this.api.listNamespacedPod({ namespace: this.cfg.namespace, labelSelector });
+    return list.items;
+  }
+
+  /** SENTINEL get-master-addr-by-name from the first sentinel that answers. */
+  async askPrimary(): Promise<HostPort> {
+    const failures: string[] = [];
+    for (const s of this.cfg.sentinels) {
+      const client = createClient({ socket: { host: s.host, port: s.port, connectTimeout: 1_000, reconnectStrategy: false }, password: this.cfg.sentinelPassword });
+      client.on('error', () => {});
+      try {
+        await client.connect();
+        const reply = (await client.sendCommand(['SENTINEL', 'get-master-addr-by-name', this.cfg.masterName])) as unknown;
+        if (Array.isArray(reply) && reply.length >= 2) return { host: String(reply[0]), port: Number(reply[1]) };
+        failures.push(`${s.host}: no master ${this.cfg.masterName}`);
+      } catch (err) {
+        failures.push(`${s.host}: ${(err as Error).message}`);
+      } finally {
+        client.destroy();
+      }
+    }
+    throw new Error(`no sentinel named the primary (${failures.join('; ')})`);
+  }
+
+  async startEvents(): Promise<EventRecorder> {
+    const events: TimelineEvent[] = [];
+    const clients = await Promise.all(
+      this.cfg.sentinels.map(async (s) => {
+        const client = createClient({ socket: { host: s.host, port: s.port, connectTimeout: 1_000, reconnectStrategy: () => 200 }, password: this.cfg.sentinelPassword });
+        client.on('error', () => {});
+        try {
+          await client.connect();
+          await client.pSubscribe('*', (message, channel) => events.push({ at: Date.now(), source: s.host, channel, message }));
+        } catch (err) {
+          this.log(`sentinel events from ${s.host} unavailable: ${(err as Error).message}`);
+        }
+        return client;
+      }),
+    );
+    const close = async (): Promise<void> => {
+      for (const c of clients) c.destroy();
+    };
+    this.closers.push(close);
+    return { all: () => [...events], close };
+  }
+
+  private async deletePod(kind: FaultKind, role: Role, before: V1Pod[], victim: PodLike): Promise<Fault> {
+    const name = podName(victim);
+    const at = Date.now();
+    await this.api.deleteNamespacedPod({ name, namespace: this.cfg.namespace, gracePeriodSeconds: 0 });
+    this.pending.set(name, { role, before, uid: victim.metadata?.uid });
+    this.log(`deleted pod ${name} (gracePeriodSeconds 0)`);
+    return { kind, target: name, at, detail: `pod ${name} deleted with gracePeriodSeconds 0` };
+  }
+
+  private async kill(kind: FaultKind, role: Role): Promise<Fault> {
+    const [redisPods, sentinelPods, appPods] = await Promise.all([this.pods('redis'), this.pods('sentinel'), this.pods('app')]);
+    const primary = this.cfg.topology === 'sentinel' && role === 'redis' ? await this.askPrimary() : undefined;
+    const victim = selectVictim({ kind, topology: this.cfg.topology, redisPods, sentinelPods, appPods, primary });
+    const before = role === 'redis' ? redisPods : role === 'sentinel' ? sentinelPods : appPods;
+    return this.deletePod(kind, role, before, victim);
+  }
+
+  killPrimary(): Promise<Fault> {
+    return this.kill('kill-primary', 'redis');
+  }
+  killReplica(): Promise<Fault> {
+    return this.kill('kill-replica', 'redis');
+  }
+  killSentinel(): Promise<Fault> {
+    return this.kill('kill-sentinel', 'sentinel');
+  }
+  killAppReplica(): Promise<Fault> {
+    return this.kill('kill-app-replica', 'app');
+  }
+  async restartPrimaryEmpty(): Promise<Fault> {
+    throw new UnsupportedError('restart-primary-empty is local-only');
+  }
+
+  /** The controller recreates the pod; wait until it (a new incarnation) is ready. */
+  async rollback(fault: Fault): Promise<void> {
+    const p = this.pending.get(fault.target);
+    if (!p) return;
+    this.pending.delete(fault.target);
+    await pollUntil(`a ready replacement for pod ${fault.target}`, async () => (replacedAndReady(p.before, await this.pods(p.role), p.uid) ? true : undefined), this.cfg.recoveryTimeoutMs, 1_000);
+  }
+
+  async waitHealthy(timeoutMs: number): Promise<void> {
+    await pollUntil(
+      'the release healthy (all pods ready, Sentinel names a ready primary, /readyz 200)',
+      async () => {
+        const [redisPods, sentinelPods, appPods] = await Promise.all([this.pods('redis'), this.pods('sentinel'), this.pods('app')]);
+        const all = [...redisPods, ...sentinelPods, ...appPods];
+        if (all.some((pod) => !(pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'))) return undefined;
+        if (this.cfg.topology === 'sentinel') {
+          const primary = await this.askPrimary();
+          selectVictim({ kind: 'kill-primary', topology: 'sentinel', redisPods, sentinelPods, appPods, primary });
+        }
+        const r = await fetch(`${this.cfg.baseUrl}/readyz`, { signal: AbortSignal.timeout(2_000) });
+        await r.arrayBuffer();
+        return r.ok ? true : undefined;
+      },
+      timeoutMs,
+      1_000,
+    );
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.closers.splice(0)) await c();
+  }
+}
+
+export async function createKubernetesPlatform(env: Record<string, string | undefined>, log: Logger): Promise<KubernetesPlatform> {
+  const cfg = kubernetesConfigFromEnv(env);
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+  return new KubernetesPlatform(cfg, kc.makeApiClient(CoreV1Api), log);
+}

@@ -1,0 +1,36 @@
+import type { Fault, TimelineEvent } from '../figures.js';
+
+export type PlatformName = 'local' | 'kubernetes';
+
+export interface EventRecorder {
+  all(): TimelineEvent[];
+  close(): Promise<void>;
+}
+
+/**
+ * What an experiment needs from where it runs. The local platform kills processes; the
+ * Kubernetes one deletes pods. Experiments are written once against this.
+ */
+export interface Platform {
+  readonly name: PlatformName;
+  readonly topology: 'standalone' | 'sentinel';
+  /** The ingress / Service URL the load goes through. */
+  readonly baseUrl: string;
+  describe(): Record<string, unknown>;
+  /** Sentinel events (+sdown, +odown, +switch-master, ...) with receive timestamps. */
+  startEvents(): Promise<EventRecorder>;
+  killPrimary(): Promise<Fault>;
+  killReplica(): Promise<Fault>;
+  killSentinel(): Promise<Fault>;
+  killAppReplica(): Promise<Fault>;
+  /** Kill the primary and bring it straight back with an empty data dir (local only). */
+  restartPrimaryEmpty(): Promise<Fault>;
+  /** Undo the fault: restart the killed process (local) / wait for the controller to recreate the pod (kubernetes). */
+  rollback(fault: Fault): Promise<void>;
+  /** The store topology is whole again (Sentinel agrees, replicas linked) and every app replica is ready. */
+  waitHealthy(timeoutMs: number): Promise<void>;
+}
+
+export class UnsupportedError extends Error {
+  readonly code = 'UNSUPPORTED';
+}

@@ -1,0 +1,96 @@
+/**
+ * Real processes: redis-server / redis-sentinel via @session-auth/topology, the auth service
+ * (services/auth/dist/main.js, built by `npm run build`), the ingress. Short windows to stay
+ * well under ~90 s for the file; 1 app replica is enough to see the store's behaviour.
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pidAlive } from '@session-auth/topology';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startCluster } from '../src/cluster/index.js';
+import { RECOVERY_TOLERANCE_MS } from '../src/experiments/catalog.js';
+import { runExperiment, type RunRecord } from '../src/experiments/runner.js';
+import { LocalPlatform } from '../src/platforms/local.js';
+import { writeRunReport } from '../src/report/write.js';
+import { repoRoot } from '../src/util.js';
+
+const built = existsSync(join(repoRoot(), 'services/auth/dist/main.js'));
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+async function runOnce(topology: 'standalone' | 'sentinel', rollbackDelayMs: number, observeMs: number): Promise<{ record: RunRecord; pids: number[]; reportDir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), `chaos-test-${topology}-`));
+  dirs.push(dir);
+  const cluster = await startCluster({ topology, replicas: 1, runDir: join(dir, 'run') });
+  const pids = cluster.processes().filter((p) => p.kind !== 'ingress').map((p) => p.pid).filter((p): p is number => typeof p === 'number');
+  try {
+    const record = await runExperiment({ platform: new LocalPlatform(cluster), experiment: 'kill-primary', users: 8, warmupMs: 1_000, rollbackDelayMs, observeMs });
+    const reportDir = join(dir, 'reports');
+    writeRunReport(record, reportDir);
+    return { record, pids, reportDir };
+  } finally {
+    await cluster.stop();
+  }
+}
+
+function assertReports(reportDir: string, record: RunRecord): void {
+  const base = `kill-primary-${record.topology}-`;
+  const files = existsSync(reportDir) ? readdirSync(reportDir).filter((f) => f.startsWith(base)) : [];
+  const json = files.find((f) => f.endsWith('.json'));
+  const html = files.find((f) => f.endsWith('.html'));
+  expect(json).toBeDefined();
+  expect(html).toBeDefined();
+  const parsed = JSON.parse(readFileSync(join(reportDir, json as string), 'utf8')) as RunRecord;
+  expect(parsed.trials[0]?.figures).toBeDefined();
+  expect(parsed.samples.length).toBeGreaterThan(50);
+  const page = readFileSync(join(reportDir, html as string), 'utf8');
+  expect(page).toContain('<svg');
+  expect(page).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/); // self-contained
+}
+
+describe.skipIf(!built).sequential('kill-primary with real processes', () => {
+  it('standalone: writes are lost until Redis is restarted; no acked session lost (AOF), nothing hangs', async () => {
+    const { record, pids, reportDir } = await runOnce('standalone', 3_000, 5_000);
+    const t = record.trials[0];
+    expect(t, record.verdictReasons.join('\n')).toBeDefined();
+    const f = t!.figures;
+    expect(record.hypothesisBefore.pass).toBe(true);
+    expect(f.failedLogins).toBeGreaterThan(0);
+    expect(f.rollbackMs).not.toBeNull();
+    // No login succeeds before the restart; writes recover promptly after it.
+    expect(f.firstWriteOkMs).not.toBeNull();
+    expect(f.firstWriteOkMs!).toBeGreaterThanOrEqual(f.rollbackMs!);
+    expect(f.writeRecoveryMs).not.toBeNull();
+    expect(f.writeRecoveryMs!).toBeLessThanOrEqual(f.rollbackMs! + RECOVERY_TOLERANCE_MS);
+    expect(f.hungRequests).toBe(0);
+    expect(f.ackedSessionsLost).toBe(0);
+    expect(f.revocationsUndone).toBe(0);
+    expect(record.verdict, record.verdictReasons.join('\n')).toBe('pass');
+    assertReports(reportDir, record);
+    expect(pids.length).toBe(2);
+    expect(pids.filter(pidAlive)).toEqual([]);
+  }, 60_000);
+
+  it(`sentinel: writes recover within ${RECOVERY_TOLERANCE_MS} ms, zero acked sessions lost, zero revocations undone, zero hung`, async () => {
+    const { record, pids, reportDir } = await runOnce('sentinel', 3_000, 5_000);
+    const f = record.trials[0]!.figures;
+    expect(record.hypothesisBefore.pass).toBe(true);
+    expect(f.switchMs).not.toBeNull();
+    expect(f.detectionMs).not.toBeNull();
+    expect(f.detectionMs!).toBeLessThan(f.switchMs!);
+    expect(f.writeRecoveryMs).not.toBeNull();
+    expect(f.writeRecoveryMs!).toBeLessThanOrEqual(RECOVERY_TOLERANCE_MS);
+    expect(f.ackedSessions).toBeGreaterThan(0);
+    expect(f.ackedSessionsLost).toBe(0);
+    expect(f.revocationsUndone).toBe(0);
+    expect(f.hungRequests).toBe(0);
+    expect(record.hypothesisAfter?.pass).toBe(true);
+    expect(record.verdict, record.verdictReasons.join('\n')).toBe('pass');
+    assertReports(reportDir, record);
+    expect(pids.length).toBe(7); // 3 redis + 3 sentinels + 1 app
+    expect(pids.filter(pidAlive)).toEqual([]);
+  }, 75_000);
+});
