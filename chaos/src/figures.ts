@@ -12,7 +12,13 @@ export interface TimelineEvent {
   message: string;
 }
 
-export type FaultKind = 'kill-primary' | 'kill-replica' | 'kill-sentinel' | 'kill-app-replica' | 'restart-primary-empty';
+export type FaultKind =
+  | 'kill-primary'
+  | 'kill-replica'
+  | 'kill-sentinel'
+  | 'kill-app-replica'
+  | 'restart-primary-empty'
+  | 'restart-primary-empty-guarded';
 
 export interface Fault {
   kind: FaultKind;
@@ -79,7 +85,7 @@ export interface Check {
 
 /** Which Sentinel message names the killed role ("+sdown master mymaster 127.0.0.1 6379"). */
 function roleOf(kind: FaultKind): 'master' | 'slave' | 'sentinel' | undefined {
-  if (kind === 'kill-primary' || kind === 'restart-primary-empty') return 'master';
+  if (kind === 'kill-primary' || kind === 'restart-primary-empty' || kind === 'restart-primary-empty-guarded') return 'master';
   if (kind === 'kill-replica') return 'slave';
   if (kind === 'kill-sentinel') return 'sentinel';
   return undefined;

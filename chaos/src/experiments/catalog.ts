@@ -129,6 +129,19 @@ export const experiments: Record<ExperimentName, Experiment> = {
     observeMs: () => 6_000,
     expectations: (_t, f) => [...recoversWithin(f), ...noDamage(f)],
   },
+  'restart-primary-empty-guarded': {
+    name: 'restart-primary-empty-guarded',
+    title: 'the same lost disk, restarted by the rule of the chart\'s init step',
+    description:
+      'SIGKILL the primary; the node has no data and the sentinels still name it primary with replicas known, so (as ' +
+      'charts/session-auth/files/scripts/redis-init.sh decides) it is held back until the sentinels elect a new primary, then ' +
+      'starts empty as that primary\'s replica. What the configuration does about the hazard: an ordinary failover, nothing lost.',
+    topologies: ['sentinel'],
+    inject: (p) => p.restartPrimaryEmpty(true),
+    rollbackDelayMs: () => null,
+    observeMs: () => 6_000,
+    expectations: (_t, f) => [...recoversWithin(f), ...noDamage(f)],
+  },
 };
 
 export const experimentNames = Object.keys(experiments) as ExperimentName[];

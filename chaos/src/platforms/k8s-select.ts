@@ -108,6 +108,7 @@ export function selectVictim(input: VictimInput): PodLike {
       return ready[0] as PodLike;
     }
     case 'restart-primary-empty':
+    case 'restart-primary-empty-guarded':
       throw new Error('restart-primary-empty is local-only (it needs to wipe the data dir between kill and start)');
     default:
       throw new Error(`unknown experiment ${String(kind)}`);

@@ -147,7 +147,7 @@ export class KubernetesPlatform implements Platform {
   killAppReplica(): Promise<Fault> {
     return this.kill('kill-app-replica', 'app');
   }
-  async restartPrimaryEmpty(): Promise<Fault> {
+  async restartPrimaryEmpty(_guarded?: boolean): Promise<Fault> {
     throw new UnsupportedError('restart-primary-empty is local-only');
   }
 

@@ -1,5 +1,5 @@
 /** The local platform: faults are signals to real processes of a startCluster() cluster. */
-import type { RedisProcess } from '@session-auth/topology';
+import { command, type RedisProcess } from '@session-auth/topology';
 import type { Cluster } from '../cluster/index.js';
 import type { Fault, TimelineEvent } from '../figures.js';
 import { pollUntil } from '../util.js';
@@ -88,16 +88,31 @@ export class LocalPlatform implements Platform {
     return { kind: 'kill-app-replica', target: `${victim.name} (127.0.0.1:${victim.port})`, at };
   }
 
-  async restartPrimaryEmpty(): Promise<Fault> {
-    const topo = this.requireSentinel('restart-primary-empty');
+  async restartPrimaryEmpty(guarded = false): Promise<Fault> {
+    const topo = this.requireSentinel(guarded ? 'restart-primary-empty-guarded' : 'restart-primary-empty');
     const primary = await topo.currentPrimary();
     const at = Date.now();
     await primary.kill('SIGKILL');
-    // Straight back, same port, no data: a pod rescheduled onto an empty volume before
-    // down-after-milliseconds (1000 ms) elapsed, so Sentinel may never see it down.
+    if (!guarded) {
+      // Straight back, same port, no data: a pod rescheduled onto an empty volume before
+      // down-after-milliseconds (1000 ms) elapsed, so Sentinel may never see it down.
+      await primary.start({ emptyData: true });
+      const restartedAfter = Date.now() - at;
+      return { kind: 'restart-primary-empty', target: `${primary.name} (127.0.0.1:${primary.port})`, at, detail: `restarted empty after ${restartedAfter} ms` };
+    }
+    // The chart's redis-init.sh rule, applied locally: this node has no data and the sentinels
+    // still name it primary with replicas known, so it must not start as a primary. It waits for
+    // the failover, then starts empty and joins the new primary as a replica.
+    const { primary: next } = await topo.waitForNewPrimary(primary.port, 30_000);
     await primary.start({ emptyData: true });
+    await command({ host: primary.host, port: primary.port }, ['REPLICAOF', next.host, next.port]);
     const restartedAfter = Date.now() - at;
-    return { kind: 'restart-primary-empty', target: `${primary.name} (127.0.0.1:${primary.port})`, at, detail: `restarted empty after ${restartedAfter} ms` };
+    return {
+      kind: 'restart-primary-empty-guarded',
+      target: `${primary.name} (127.0.0.1:${primary.port})`,
+      at,
+      detail: `held back until the sentinels elected ${next.name}, restarted empty as its replica after ${restartedAfter} ms`,
+    };
   }
 
   async rollback(fault: Fault): Promise<void> {

@@ -23,8 +23,12 @@ export interface Platform {
   killReplica(): Promise<Fault>;
   killSentinel(): Promise<Fault>;
   killAppReplica(): Promise<Fault>;
-  /** Kill the primary and bring it straight back with an empty data dir (local only). */
-  restartPrimaryEmpty(): Promise<Fault>;
+  /**
+   * Kill the primary and bring it back with an empty data dir (local only). Unguarded: straight
+   * back, before Sentinel notices (the hazard). Guarded: the rule of the chart's init step (a node
+   * without data that the sentinels still name waits for the failover and joins as a replica).
+   */
+  restartPrimaryEmpty(guarded?: boolean): Promise<Fault>;
   /** Undo the fault: restart the killed process (local) / wait for the controller to recreate the pod (kubernetes). */
   rollback(fault: Fault): Promise<void>;
   /** The store topology is whole again (Sentinel agrees, replicas linked) and every app replica is ready. */
