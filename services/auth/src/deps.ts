@@ -85,7 +85,7 @@ export async function buildDependencies(config: Config, logger: Logger, metrics:
         namespace: config.redis.replicationChannel,
         streamMaxLen: config.redis.replicationStreamMaxLen,
         maxStalenessMs: config.redis.replicationMaxStalenessMs,
-        registry: metrics.registry,
+        metrics,
         logger: logger.child({ component: 'replication' }),
       });
       // Same bound as the connection: not ready (ping fails) until the first snapshot is loaded.

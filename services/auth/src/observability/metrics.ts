@@ -20,6 +20,11 @@ export interface Metrics {
   readonly hashDuration: Histogram<'op'>;
   readonly hashQueue: Gauge;
   readonly http: Histogram<'method' | 'route' | 'status'>;
+  /** Replicated store only; 0 elsewhere, so dashboards and alerts have a series in every mode. */
+  readonly replicationLag: Gauge;
+  readonly replicationResyncs: Counter<'reason'>;
+  /** Lets the replicated store report its lag at scrape time. */
+  setReplicationLagSource(fn: () => number): void;
 }
 
 /**
@@ -30,6 +35,14 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
   const registry = new Registry();
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  let lagSource: () => number = () => 0;
+  const replicationResyncs = new Counter({
+    name: 'session_replication_resyncs_total',
+    help: 'Full reloads of the snapshot after a gap in the change stream or a lost history (replicated store).',
+    labelNames: ['reason'],
+    registers,
+  });
+  for (const reason of ['gap', 'epoch']) replicationResyncs.inc({ reason }, 0);
   return {
     registry,
     validation: new Histogram({
@@ -100,5 +113,18 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       buckets: LATENCY_BUCKETS,
       registers,
     }),
+    replicationLag: new Gauge({
+      name: 'session_replication_lag_seconds',
+      help:
+        'How far behind the replicated history this replica may be: 0 while its stream reader is current, else the time since it last was (replicated store; 0 in other modes).',
+      registers,
+      collect() {
+        this.set(lagSource());
+      },
+    }),
+    replicationResyncs,
+    setReplicationLagSource(fn) {
+      lagSource = fn;
+    },
   };
 }

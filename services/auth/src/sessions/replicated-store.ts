@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Counter } from 'prom-client';
+import type { Metrics } from '../observability/metrics.js';
 import type { Logger } from '../observability/logger.js';
 import { StoreError } from '../errors.js';
 import { reconnectDelay } from '../redis/connection.js';
 import { classifyRedisError } from '../redis/errors.js';
+import { withDeadline } from '../redis/deadline.js';
 import { runScript, type RedisExec } from '../redis/exec.js';
 import type { Script } from '../redis/scripts.js';
 import { LocalState, type ChangeEvent } from '../replication/local-state.js';
@@ -44,7 +46,7 @@ export interface ReplicatedStoreOptions {
   readonly blockMs?: number;
   readonly sweepIntervalMs?: number;
   readonly scanCount?: number;
-  readonly registry?: Registry | undefined;
+  readonly metrics?: Pick<Metrics, 'replicationResyncs' | 'setReplicationLagSource'> | undefined;
   readonly logger?: Logger | undefined;
   readonly now?: () => number;
 }
@@ -99,8 +101,9 @@ export class ReplicatedSessionStore implements SessionStore {
   private resolveReady!: () => void;
   private readonly keys: ReplicationKeys;
   private readonly base: string[];
-  private readonly reader;
+  private reader: { destroy(): void; sendCommand(args: string[]): Promise<unknown> };
   private readonly readerExec: RedisExec;
+  private readonly newReader: () => ReplicatedSessionStore['reader'];
   private readonly writer: RedisExec;
   private readonly ownWriter: { destroy(): void } | undefined;
   private readonly epochCandidate = randomBytes(9).toString('base64url');
@@ -135,11 +138,35 @@ export class ReplicatedSessionStore implements SessionStore {
       disableOfflineQueue: true,
       commandOptions: { timeout },
     });
-    // The reader blocks in XREAD, so it has its own connection and a timeout beyond the block.
-    this.reader = createClient(clientOptions(this.blockMs + opts.redis.commandTimeoutMs));
-    this.reader.on('error', (err: Error) => this.logError('replication reader error', err));
-    this.reader.connect().catch(() => {});
-    this.readerExec = { send: (args) => this.reader.sendCommand(args) as Promise<never> };
+    // The reader blocks in XREAD, so it has its own connection. node-redis's command timeout stops
+    // once a command is written, so a hung server (SIGSTOP, a dead link) is bounded here instead:
+    // past the deadline the reader connection is replaced, nothing queues behind a lost reply.
+    this.newReader = () => {
+      const c = createClient(clientOptions(this.blockMs + opts.redis.commandTimeoutMs));
+      c.on('error', (err: Error) => this.logError('replication reader error', err));
+      c.connect().catch(() => {});
+      return c as unknown as ReplicatedSessionStore['reader'];
+    };
+    this.reader = this.newReader();
+    this.readerExec = {
+      send: async (args) => {
+        const bound = (args[0] === 'XREAD' ? this.blockMs : 0) + opts.redis.commandTimeoutMs;
+        const client = this.reader;
+        try {
+          return (await withDeadline(args[0] ?? 'command', bound, client.sendCommand(args))) as never;
+        } catch (err) {
+          if (err instanceof StoreError && err.kind === 'timeout' && client === this.reader && !this.closed) {
+            this.reader = this.newReader();
+            try {
+              client.destroy();
+            } catch {
+              // Already closed.
+            }
+          }
+          throw err;
+        }
+      },
+    };
     if (opts.writer) {
       this.writer = opts.writer;
     } else {
@@ -150,24 +177,9 @@ export class ReplicatedSessionStore implements SessionStore {
       this.writer = { send: (args) => w.sendCommand(args) as Promise<never> };
     }
 
-    if (opts.registry) {
-      const registers = [opts.registry];
-      // eslint-disable-next-line @typescript-eslint/no-this-alias
-      const store = this;
-      new Gauge({
-        name: 'session_replication_lag_seconds',
-        help: 'How far behind the replicated history this replica may be: 0 while its stream reader is connected and waiting, else the time since it last was.',
-        registers,
-        collect() {
-          this.set(store.lagSeconds());
-        },
-      });
-      this.resyncs = new Counter({
-        name: 'session_replication_resyncs_total',
-        help: 'Full reloads of the snapshot after a gap in the change stream or a lost history.',
-        labelNames: ['reason'],
-        registers,
-      });
+    if (opts.metrics) {
+      opts.metrics.setReplicationLagSource(() => this.lagSeconds());
+      this.resyncs = opts.metrics.replicationResyncs;
     }
 
     this.sweeper = setInterval(() => this.state.sweep(this.now()), opts.sweepIntervalMs ?? 60_000);
@@ -249,7 +261,11 @@ export class ReplicatedSessionStore implements SessionStore {
   private async write<T>(op: string, s: Script, extraKeys: string[], now: number, args: (string | number)[]): Promise<T> {
     if (this.closed) throw new StoreError(op, 'unavailable', `${op}: store closed`);
     try {
-      return await runScript<T>(this.writer, s, [...this.base, ...extraKeys], [now, this.maxLen, this.epochCandidate, ...args]);
+      return await withDeadline(
+        op,
+        this.opts.redis.commandTimeoutMs,
+        runScript<T>(this.writer, s, [...this.base, ...extraKeys], [now, this.maxLen, this.epochCandidate, ...args]),
+      );
     } catch (err) {
       throw classifyRedisError(op, err);
     }
@@ -275,8 +291,11 @@ export class ReplicatedSessionStore implements SessionStore {
   /** 0 while the reader is connected and waiting for the next change; else seconds since it last was. */
   lagSeconds(): number {
     if (!this.loaded) return (this.now() - this.startedAt) / 1000;
-    if (this.connected && !this.paused) return 0;
-    return Math.max(0, this.now() - this.confirmedAt) / 1000;
+    const since = Math.max(0, this.now() - this.confirmedAt);
+    // A healthy reader's XREAD returns at least every blockMs; one outstanding longer than that (a
+    // hung server, a dead link) is not yet an error but no longer proof of being current.
+    if (this.connected && !this.paused && since <= this.blockMs + 250) return 0;
+    return since / 1000;
   }
 
   isLoaded(): boolean {

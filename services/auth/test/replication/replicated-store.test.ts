@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { Registry } from 'prom-client';
+import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
 import { startStandalone, type Standalone } from '@session-auth/topology';
 import { ReplicatedSessionStore } from '../../src/sessions/replicated-store.js';
 import type { SessionRecord } from '../../src/sessions/types.js';
@@ -45,20 +45,21 @@ describe('replicated session store: two replicas on one Redis', () => {
   let redis: Standalone;
   let a: ReplicatedSessionStore;
   let b: ReplicatedSessionStore;
-  const registry = new Registry();
+  const metrics = createMetrics({ defaultMetrics: false });
+  const registry = metrics.registry;
   const extra: ReplicatedSessionStore[] = [];
-  const make = (reg?: Registry) =>
+  const make = (m?: Metrics) =>
     new ReplicatedSessionStore({
       redis: { url: redis.url, commandTimeoutMs: 500, connectTimeoutMs: 500 },
       namespace: NS,
       blockMs: 500,
-      registry: reg,
+      metrics: m,
     });
 
   beforeAll(async () => {
     redis = await startStandalone({ name: 'replicated-test', appendonly: true });
     a = make();
-    b = make(registry);
+    b = make(metrics);
     await Promise.all([a.ready, b.ready]);
   });
   afterAll(async () => {
