@@ -2,7 +2,7 @@
 /**
  * session-auth chaos CLI.
  *
- *   up    --topology standalone|sentinel [--replicas 3] [--port 8080] [--observe]
+ *   up    --topology standalone|sentinel|replicated [--replicas 3] [--port 8080] [--observe]
  *   down
  *   run   --experiment <name> [--topology standalone|sentinel] [--platform local|kubernetes] [--replicas 3] [--trials N] [--report-dir reports]
  *   demo  [--report-dir reports]
@@ -44,7 +44,7 @@ function parse(argv: string[]) {
 
 function topologyArg(v: string | undefined, fallback: TopologyKind): TopologyKind {
   const t = v ?? fallback;
-  if (t !== 'standalone' && t !== 'sentinel') throw new Error(`--topology must be standalone or sentinel, not "${t}"`);
+  if (t !== 'standalone' && t !== 'sentinel' && t !== 'replicated') throw new Error(`--topology must be standalone, sentinel or replicated, not "${t}"`);
   return t;
 }
 

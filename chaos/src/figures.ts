@@ -50,6 +50,8 @@ export interface Figures {
   failedRequests: number;
   failedLogins: number;
   failedReads: number;
+  /** Failed /auth/me between the fault and the rollback (the outage itself), as opposed to after it. */
+  failedReadsBeforeRollback: number;
   failureWindow: { fromMs: number; toMs: number } | null;
   hungRequests: number;
   totalRequests: number;
@@ -136,6 +138,7 @@ export function computeFigures(input: {
     failedRequests: failed.length,
     failedLogins: failed.filter((s) => s.op === 'login').length,
     failedReads: failed.filter((s) => s.op === 'me').length,
+    failedReadsBeforeRollback: failed.filter((s) => s.op === 'me' && (input.rollbackAt == null || s.t1 < input.rollbackAt)).length,
     failureWindow: first && last ? { fromMs: first.t1 - killAt, toMs: last.t1 - killAt } : null,
     hungRequests: samples.filter((s) => s.status === -1).length,
     totalRequests: samples.length,

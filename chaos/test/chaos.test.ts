@@ -22,7 +22,7 @@ afterAll(() => {
 });
 
 async function runOnce(
-  topology: 'standalone' | 'sentinel',
+  topology: 'standalone' | 'sentinel' | 'replicated',
   rollbackDelayMs: number,
   observeMs: number,
   experiment: 'kill-primary' | 'restart-primary-empty' | 'restart-primary-empty-guarded' = 'kill-primary',
@@ -113,4 +113,16 @@ describe.sequential('kill-primary with real processes', () => {
     expect(g.revocationsUndone).toBe(0);
     expect(guarded.record.verdict, guarded.record.verdictReasons.join('\n')).toBe('pass');
   }, 120_000);
+
+  it('replicated: validation survives the loss of Redis (0 failed /auth/me while it is down), writes come back after the restart, nothing lost', async () => {
+    const { record } = await runOnce('replicated', 4_000, 7_000);
+    const f = record.trials[0]!.figures;
+    expect(f.failedLogins).toBeGreaterThan(0);
+    expect(f.failedReadsBeforeRollback).toBe(0);
+    expect(f.ackedSessions).toBeGreaterThan(0);
+    expect(f.ackedSessionsLost).toBe(0);
+    expect(f.revocationsUndone).toBe(0);
+    expect(f.hungRequests).toBe(0);
+    expect(record.verdict, record.verdictReasons.join('\n')).toBe('pass');
+  }, 90_000);
 });

@@ -19,7 +19,8 @@ import { createApp, type AppProcess } from './app.js';
 import { startIngress, type Ingress } from './ingress.js';
 import { startPrometheus, type PrometheusHandle } from './prometheus.js';
 
-export type TopologyKind = 'standalone' | 'sentinel';
+/** replicated: one redis-server carries users and the change stream; sessions live in every app replica. */
+export type TopologyKind = 'standalone' | 'sentinel' | 'replicated';
 
 export interface ClusterOptions {
   topology: TopologyKind;
@@ -92,12 +93,12 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     let standalone: Standalone | undefined;
     let sentinel: SentinelTopology | undefined;
     const storeEnv: Record<string, string> = {};
-    if (opts.topology === 'standalone') {
+    if (opts.topology === 'standalone' || opts.topology === 'replicated') {
       log('starting redis-server (standalone, appendonly yes)');
       // AOF on: a kill -9 and restart keeps what was acknowledged, like a real crash.
       standalone = await startStandalone({ baseDir: join(runDir, 'redis'), appendonly: true });
       stops.push(() => standalone!.stop());
-      Object.assign(storeEnv, { SESSION_STORE: 'redis', REDIS_URL: standalone.url });
+      Object.assign(storeEnv, { SESSION_STORE: opts.topology === 'replicated' ? 'replicated' : 'redis', REDIS_URL: standalone.url });
     } else {
       log('starting Redis primary + 2 replicas + 3 sentinels');
       sentinel = await startSentinelTopology({ baseDir: join(runDir, 'redis') });

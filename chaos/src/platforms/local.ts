@@ -11,7 +11,7 @@ export class LocalPlatform implements Platform {
 
   constructor(private readonly cluster: Cluster) {}
 
-  get topology(): 'standalone' | 'sentinel' {
+  get topology(): 'standalone' | 'sentinel' | 'replicated' {
     return this.cluster.topology;
   }
   get baseUrl(): string {

@@ -13,7 +13,7 @@ export interface EventRecorder {
  */
 export interface Platform {
   readonly name: PlatformName;
-  readonly topology: 'standalone' | 'sentinel';
+  readonly topology: 'standalone' | 'sentinel' | 'replicated';
   /** The ingress / Service URL the load goes through. */
   readonly baseUrl: string;
   describe(): Record<string, unknown>;

@@ -23,6 +23,7 @@ const valuesFiles = {
   default: 'ci/default-values.yaml',
   standalone: 'ci/standalone-values.yaml',
   custom: 'ci/custom-values.yaml',
+  replicated: 'ci/replicated-values.yaml',
 } as const;
 
 const rendered: Record<string, K8sObject[]> = {};
@@ -35,6 +36,7 @@ beforeAll(async () => {
     ['defaultIngress', ['-f', valuesFiles.default, '--set', 'ingress.enabled=true']],
     ['sticky', ['-f', valuesFiles.default, '--set', 'ingress.enabled=true', '--set', 'ingress.stickySessions=true']],
     ['standalone', ['-f', valuesFiles.standalone]],
+    ['replicated', ['-f', valuesFiles.replicated]],
     ['custom', ['-f', valuesFiles.custom, ...MON]],
     ['configChanged', ['-f', valuesFiles.default, '--set', 'config.logLevel=debug']],
     ['chaosJob', ['-f', valuesFiles.default, '--set', 'chaos.job.enabled=true']],
@@ -52,7 +54,7 @@ describe('helm lint --strict', () => {
 });
 
 describe('rendered documents are valid Kubernetes objects', () => {
-  it.each(['default', 'standalone', 'custom', 'sticky', 'chaosJob'])('%s: every document validates', async (name) => {
+  it.each(['default', 'standalone', 'replicated', 'custom', 'sticky', 'chaosJob'])('%s: every document validates', async (name) => {
     const objs = rendered[name]!;
     expect(objs.length).toBeGreaterThan(5);
     for (const obj of objs) await validateObject(obj);
@@ -299,6 +301,18 @@ describe('redis topology', () => {
     one(objs, 'Service', 'sa-test-session-auth-redis');
   });
 
+  it('replicated: one Redis for users and the change stream, SESSION_STORE=replicated on every pod', () => {
+    const objs = rendered.replicated!;
+    const sts = byKind(objs, 'StatefulSet');
+    expect(sts).toHaveLength(1);
+    expect(objs.filter((o) => /sentinel/i.test(o.metadata.name))).toEqual([]);
+    const cm = byKind(objs, 'ConfigMap').find((c) => c.data?.SESSION_STORE)!;
+    expect(cm.data.SESSION_STORE).toBe('replicated');
+    expect(cm.data.REDIS_URL).toMatch(/^redis:\/\/.+-redis\..+:6379$/);
+    expect(cm.data.REPLICATED_MAX_STALENESS_SECONDS).toBe('30');
+    expect(cm.data.REPLICATED_STREAM_MAXLEN).toBe('100000');
+  });
+
   it('custom: names, ports and replica counts follow the values', () => {
     const objs = rendered.custom!;
     expect(one(objs, 'StatefulSet', 'sa-custom-redis').spec.replicas).toBe(5);
@@ -381,7 +395,7 @@ describe('values.schema.json and cross-value checks', () => {
   it.each(readdirSync(dir).filter((f) => f.startsWith('invalid-')))('%s fails rendering with a clear message', async (file) => {
     const res = await helm(['template', 'x', '.', '-f', path.join('test/values', file)]);
     expect(res.code).not.toBe(0);
-    expect(res.stderr).toMatch(/quorum|minReplicasToWrite/);
+    expect(res.stderr).toMatch(/quorum|minReplicasToWrite|sessionStore=replicated/);
   });
 });
 
