@@ -17,6 +17,5 @@ export default defineConfig({
     // failover timings; two such files on 2 cores starve each other (a WAIT overran its 250 ms
     // bound with no fault injected). Sequential files keep the assertions about the system.
     fileParallelism: false,
-    reporters: process.env.CI ? ['default'] : ['default'],
   },
 });
