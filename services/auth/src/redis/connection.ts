@@ -68,6 +68,44 @@ export function nodeClientOptions(s: RedisSettings, target: { url: string } | { 
   };
 }
 
+/** What a durable write needs of a node-redis pool (kept structural: the pool's generics vary). */
+interface PoolLike {
+  execute<R>(fn: (client: { sendCommand(args: string[]): Promise<unknown> }) => Promise<R>): Promise<R>;
+}
+
+/**
+ * A durable write: `fn` on one pooled connection, then WAIT on that same connection (WAIT only
+ * covers writes made by its own client), all inside one end-to-end bound.
+ */
+export function durableOnPool<T>(
+  pool: PoolLike,
+  s: Pick<RedisSettings, 'commandTimeoutMs' | 'waitReplicas' | 'waitTimeoutMs'>,
+  op: string,
+  fn: (exec: RedisExec) => Promise<T>,
+): Promise<T> {
+  return withDeadline(
+    op,
+    s.commandTimeoutMs + s.waitTimeoutMs,
+    pool.execute(async (c) => {
+      const leased: RedisExec = { send: (args) => c.sendCommand(args) as Promise<never> };
+      const result = await fn(leased);
+      await waitForReplicas(leased, op, s.waitReplicas, s.waitTimeoutMs);
+      return result;
+    }),
+  );
+}
+
+/** PING through `exec`, keeping the session_store_ready gauge in step with the answer. */
+export async function pingAndReport(exec: RedisExec, metrics: Metrics): Promise<void> {
+  try {
+    await exec.send(['PING']);
+    metrics.storeReady.set(1);
+  } catch (err) {
+    metrics.storeReady.set(0);
+    throw classifyRedisError('ping', err);
+  }
+}
+
 export function createStandaloneConnection(s: RedisSettings, logger: Logger, metrics: Metrics): RedisConnection {
   const options = nodeClientOptions(s, { url: s.url });
   const client = createClient(options);
@@ -110,26 +148,9 @@ export function createStandaloneConnection(s: RedisSettings, logger: Logger, met
     async durable(op, fn) {
       if (!pool) return fn(exec);
       await poolReady;
-      return withDeadline(
-        op,
-        s.commandTimeoutMs + s.waitTimeoutMs,
-        pool.execute(async (c) => {
-          const leased: RedisExec = { send: (args) => c.sendCommand(args) as Promise<never> };
-          const result = await fn(leased);
-          await waitForReplicas(leased, op, s.waitReplicas, s.waitTimeoutMs);
-          return result;
-        }),
-      );
+      return durableOnPool(pool as unknown as PoolLike, s, op, fn);
     },
-    async ping() {
-      try {
-        await exec.send(['PING']);
-        metrics.storeReady.set(1);
-      } catch (err) {
-        metrics.storeReady.set(0);
-        throw classifyRedisError('ping', err);
-      }
-    },
+    ping: () => pingAndReport(exec, metrics),
     async close() {
       await Promise.allSettled([client.isOpen ? client.close() : undefined, pool?.close()]);
     },

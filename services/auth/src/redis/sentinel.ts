@@ -3,7 +3,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { StoreError } from '../errors.js';
 import { classifyRedisError } from './errors.js';
-import { nodeClientOptions, reconnectDelay, waitForReplicas, type RedisConnection, type RedisSettings } from './connection.js';
+import { durableOnPool, nodeClientOptions, pingAndReport, reconnectDelay, type RedisConnection, type RedisSettings } from './connection.js';
 import type { RedisExec } from './exec.js';
 import { withDeadline } from './deadline.js';
 
@@ -218,30 +218,13 @@ export function createSentinelConnection(s: SentinelSettings, logger: Logger, me
       const p = current();
       if (!p.pool) return fn(exec);
       try {
-        return await withDeadline(
-          op,
-          s.commandTimeoutMs + s.waitTimeoutMs,
-          p.pool.execute(async (c) => {
-            const leased: RedisExec = { send: (args) => c.sendCommand(args) as Promise<never> };
-            const result = await fn(leased);
-            await waitForReplicas(leased, op, s.waitReplicas, s.waitTimeoutMs);
-            return result;
-          }),
-        );
+        return await durableOnPool(p.pool as unknown as Parameters<typeof durableOnPool>[0], s, op, fn);
       } catch (err) {
         onFailure(err);
         throw err;
       }
     },
-    async ping() {
-      try {
-        await exec.send(['PING']);
-        metrics.storeReady.set(1);
-      } catch (err) {
-        metrics.storeReady.set(0);
-        throw classifyRedisError('ping', err);
-      }
-    },
+    ping: () => pingAndReport(exec, metrics),
     async close() {
       closed = true;
       clearInterval(poll);
