@@ -1,15 +1,29 @@
-// `npm run load`: runs k6/steady.ts with real k6 against BASE_URL (default: the local cluster's
-// ingress, http://127.0.0.1:8080) and prints the JSON summary. Extra arguments go to `k6 run`
+// `npm run load`: runs k6/steady.ts with real k6 against BASE_URL (default: the ingress of the
+// local cluster `npm run up` is running, read from .run/current.json) and prints the JSON summary. Extra arguments go to `k6 run`
 // (e.g. `npm run load -- -e RATE=100 -e DURATION=2m`). Exit code: k6's (99 = thresholds missed).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { requireK6 } from './find-k6.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const baseUrl = process.env.BASE_URL ?? 'http://127.0.0.1:8080';
+/** The running local cluster's ingress, so `npm run up` then `npm run load` needs no flags. */
+function localClusterUrl(): string | undefined {
+  const state = join(here, '..', '.run', 'current.json');
+  if (!existsSync(state)) return undefined;
+  try {
+    return (JSON.parse(readFileSync(state, 'utf8')) as { url?: string }).url;
+  } catch {
+    return undefined;
+  }
+}
+const baseUrl = process.env.BASE_URL ?? localClusterUrl();
+if (!baseUrl) {
+  console.error('[load] no BASE_URL and no running local cluster: start one with `npm run up` or set BASE_URL');
+  process.exit(2);
+}
 const k6 = requireK6();
 const dir = mkdtempSync(join(tmpdir(), 'session-auth-load-'));
 const summaryPath = join(dir, 'summary.json');
