@@ -4,7 +4,7 @@
  *
  *   up    --topology standalone|sentinel|replicated [--replicas 3] [--port 8080] [--observe]
  *   down
- *   run   --experiment <name> [--topology standalone|sentinel] [--platform local|kubernetes] [--replicas 3] [--trials N] [--report-dir reports]
+ *   run   --experiment <name> [--topology standalone|sentinel|replicated] [--platform local|kubernetes] [--replicas 3] [--trials N] [--report-dir reports]
  *   demo  [--report-dir reports]
  *   list
  */
@@ -218,9 +218,9 @@ async function demo(args: ReturnType<typeof parse>['values']): Promise<number> {
 
 function usage(): string {
   return `usage: cli.js <command> [options]
-  up    --topology standalone|sentinel [--replicas 3] [--port 8080] [--observe]
+  up    --topology standalone|sentinel|replicated [--replicas 3] [--port 8080] [--observe]
   down
-  run   --experiment ${experimentNames.join('|')} [--topology standalone|sentinel] [--platform local|kubernetes] [--replicas 3] [--trials N] [--report-dir reports]
+  run   --experiment ${experimentNames.join('|')} [--topology standalone|sentinel|replicated] [--platform local|kubernetes] [--replicas 3] [--trials N] [--report-dir reports]
   demo  [--report-dir reports]
   list`;
 }

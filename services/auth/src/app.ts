@@ -67,7 +67,12 @@ export function createApp(d: AppDeps): Koa {
     metrics: d.metrics,
     logger: d.logger,
     // Only /auth routes pay for the origin check, body parsing and the session lookup.
-    before: [originCheck(d.config.http.publicOrigin), jsonBody(d.config.http.bodyLimitBytes), sessionMiddleware],
+    cookieSecure: d.config.session.cookieSecure,
+    before: [
+      originCheck(d.config.http.publicOrigin),
+      jsonBody(d.config.http.bodyLimitBytes),
+      sessionMiddleware,
+    ],
   });
 
   const allowed = {

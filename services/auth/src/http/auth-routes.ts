@@ -11,7 +11,7 @@ import type { PasswordHasher } from '../users/password.js';
 import type { Logger } from '../observability/logger.js';
 import { HandleParam, LoginBody, LogoutAllBody, RegisterBody } from './schemas.js';
 import { parseBody } from './body.js';
-import { requireCsrfToken } from './csrf.js';
+import { requireCsrfToken, requireHttpsWhenSecure } from './csrf.js';
 
 export interface AuthRouteDeps {
   readonly sessions: SessionService;
@@ -22,6 +22,7 @@ export interface AuthRouteDeps {
   readonly logger: Logger;
   /** Runs before every /auth route (origin check, body parser, session loading). */
   readonly before: Middleware[];
+  readonly cookieSecure: boolean | 'auto';
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -67,9 +68,18 @@ export function authRoutes(d: AuthRouteDeps): Router {
   };
 
   const current = (ctx: Context): ActiveSession => state(ctx).auth!;
+  // Routes that set or clear the session cookie: refused up front over plain HTTP when the cookie
+  // must be Secure, before a session is created or revoked for a response that cannot carry it.
+  const cookieRoute = requireHttpsWhenSecure(d.cookieSecure);
 
   router.post('/register', async (ctx) => {
-    const body = parseBody(ctx, RegisterBody);
+    let body;
+    try {
+      body = parseBody(ctx, RegisterBody);
+    } catch (err) {
+      d.metrics.registrations.inc({ outcome: 'invalid' });
+      throw err;
+    }
     let user: User;
     try {
       const hash = await d.hasher.hash(body.password);
@@ -87,7 +97,7 @@ export function authRoutes(d: AuthRouteDeps): Router {
     ctx.body = { user: { id: user.id, email: user.email, createdAt: iso(user.createdAt) } };
   });
 
-  router.post('/login', async (ctx) => {
+  router.post('/login', cookieRoute, async (ctx) => {
     const body = parseBody(ctx, LoginBody);
     try {
       const decision = await d.throttle.check(body.email, ctx.ip);
@@ -138,7 +148,7 @@ export function authRoutes(d: AuthRouteDeps): Router {
     }
   });
 
-  router.post('/logout', requireSession, async (ctx) => {
+  router.post('/logout', cookieRoute, requireSession, async (ctx) => {
     state(ctx).revokeReason = 'logout';
     clearSession(ctx);
     ctx.status = 204;
@@ -169,7 +179,7 @@ export function authRoutes(d: AuthRouteDeps): Router {
     };
   });
 
-  router.delete('/sessions/:handle', requireSession, async (ctx) => {
+  router.delete('/sessions/:handle', cookieRoute, requireSession, async (ctx) => {
     const auth = current(ctx);
     const handle = HandleParam.safeParse(ctx.params.handle);
     if (!handle.success) throw new AppError('SESSION_NOT_FOUND');
@@ -185,7 +195,7 @@ export function authRoutes(d: AuthRouteDeps): Router {
     ctx.status = 204;
   });
 
-  router.post('/logout-all', requireSession, async (ctx) => {
+  router.post('/logout-all', cookieRoute, requireSession, async (ctx) => {
     const body = parseBody(ctx, LogoutAllBody);
     const auth = current(ctx);
     const revoked = await d.sessions.revokeAll(auth.record.userId, body.keepCurrent ? auth.id : undefined);

@@ -2,8 +2,8 @@ import type { Context, Middleware } from 'koa';
 import { bodyParser } from '@koa/bodyparser';
 import type { z } from 'zod';
 import { AppError } from '../errors.js';
+import { isUnsafe } from './csrf.js';
 
-const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 function hasBody(ctx: Context): boolean {
   const len = ctx.get('content-length');
@@ -19,7 +19,7 @@ export function jsonBody(limitBytes: number): Middleware {
     encoding: 'utf-8',
   });
   return async (ctx, next) => {
-    if (UNSAFE.has(ctx.method) && hasBody(ctx) && !ctx.is('application/json')) {
+    if (isUnsafe(ctx.method) && hasBody(ctx) && !ctx.is('application/json')) {
       throw new AppError('UNSUPPORTED_MEDIA_TYPE');
     }
     return parse(ctx, next);

@@ -37,6 +37,18 @@ export function originCheck(publicOrigin: string | undefined): Middleware {
   };
 }
 
+/**
+ * With COOKIE_SECURE=true the session cookie can only be set (or cleared) over HTTPS; refusing
+ * such a route over plain HTTP up front keeps a login from creating, and a logout from revoking,
+ * a session whose cookie the response could never carry.
+ */
+export function requireHttpsWhenSecure(cookieSecure: boolean | 'auto'): Middleware {
+  return async (ctx, next) => {
+    if (cookieSecure === true && isUnsafe(ctx.method) && !ctx.secure) throw new AppError('HTTPS_REQUIRED');
+    return next();
+  };
+}
+
 /** Second layer: an authenticated unsafe request must echo the per-session CSRF token. */
 export function requireCsrfToken(
   ctx: Context,

@@ -23,8 +23,11 @@ export interface RedisSettings {
 export interface RedisConnection {
   readonly backend: 'redis' | 'sentinel';
   readonly exec: RedisExec;
-  /** Reads that may be served by a replica when the primary cannot answer (sentinel only). */
-  readonly replicaExec: RedisExec | undefined;
+  /**
+   * A key read from the replicas, for when no primary can answer (sentinel only): null unless
+   * every healthy replica has the key, so a revocation any replica has seen is respected.
+   */
+  readonly replicaGet: ((key: string) => Promise<string | null>) | undefined;
   /** Resolves on the first successful connection; never rejects (the client keeps retrying). */
   readonly ready: Promise<void>;
   durable<T>(op: string, fn: (exec: RedisExec) => Promise<T>): Promise<T>;
@@ -143,16 +146,22 @@ export function createStandaloneConnection(s: RedisSettings, logger: Logger, met
   return {
     backend: 'redis',
     exec,
-    replicaExec: undefined,
+    replicaGet: undefined,
     ready,
     async durable(op, fn) {
       if (!pool) return fn(exec);
-      await poolReady;
+      // Waiting for the pool's first connection is part of the bound too (Redis down at start).
+      await withDeadline(op, s.commandTimeoutMs, poolReady ?? Promise.resolve());
       return durableOnPool(pool as unknown as PoolLike, s, op, fn);
     },
     ping: () => pingAndReport(exec, metrics),
     async close() {
-      await Promise.allSettled([client.isOpen ? client.close() : undefined, pool?.close()]);
+      // A graceful close waits for pending replies, which a hung Redis never sends: bounded, then destroy.
+      const graceful = Promise.allSettled([client.isOpen ? client.close() : undefined, pool?.close()]);
+      await withDeadline('close', s.commandTimeoutMs, graceful).catch(() => {
+        client.destroy();
+        pool?.destroy();
+      });
     },
   };
 }

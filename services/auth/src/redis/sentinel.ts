@@ -67,7 +67,8 @@ export function createSentinelConnection(s: SentinelSettings, logger: Logger, me
   }
 
   let primary: Primary | undefined;
-  let replica: { addr: string; client: Client } | undefined;
+  // Every healthy replica, for the failover-time read fallback (see replicaGet).
+  const replicas = new Map<string, Client>();
   let closed = false;
   let switching: Promise<void> | undefined;
   let resolveReady!: () => void;
@@ -100,34 +101,33 @@ export function createSentinelConnection(s: SentinelSettings, logger: Logger, me
     p.pool?.destroy();
   };
 
+  // Every sentinel query is bounded: one hung sentinel must not wedge failover detection.
+  const askOne = <T>(c: Client, args: string[]): Promise<T> =>
+    c.isReady ? (withDeadline('sentinel', s.commandTimeoutMs, c.sendCommand(args)) as Promise<T>) : Promise.reject(new Error('down'));
+
   /** Asks every reachable sentinel; the most common answer wins (a lone stale sentinel is outvoted). */
-  const askSentinels = async (): Promise<{ primary?: string; replica?: string }> => {
+  const askSentinels = async (): Promise<{ primary?: string; replicas: string[] }> => {
     const answers = await Promise.allSettled(
-      sentinelClients.map((c) =>
-        c.isReady ? (c.sendCommand(['SENTINEL', 'get-master-addr-by-name', s.masterName]) as Promise<string[] | null>) : Promise.reject(new Error('down')),
-      ),
+      sentinelClients.map((c) => askOne<string[] | null>(c, ['SENTINEL', 'get-master-addr-by-name', s.masterName])),
     );
     const votes = new Map<string, number>();
     for (const a of answers) if (a.status === 'fulfilled' && a.value) votes.set(addrOf(a.value[0]!, a.value[1]!), (votes.get(addrOf(a.value[0]!, a.value[1]!)) ?? 0) + 1);
     const best = [...votes].sort((x, y) => y[1] - x[1])[0]?.[0];
-    let replicaAddr: string | undefined;
+    const healthy: string[] = [];
     const asker = sentinelClients.find((c) => c.isReady);
     if (asker) {
       try {
-        const rows = (await asker.sendCommand(['SENTINEL', 'replicas', s.masterName])) as unknown[];
-        for (const row of rows) {
+        for (const row of await askOne<unknown[]>(asker, ['SENTINEL', 'replicas', s.masterName])) {
           const m = fields(row);
-          const flags = m.get('flags') ?? '';
-          if (!/s_down|o_down|disconnected/.test(flags) && m.get('master-link-status') === 'ok') {
-            replicaAddr = addrOf(m.get('ip')!, m.get('port')!);
-            break;
+          if (!/s_down|o_down|disconnected/.test(m.get('flags') ?? '') && m.get('master-link-status') === 'ok') {
+            healthy.push(addrOf(m.get('ip')!, m.get('port')!));
           }
         }
       } catch {
-        // replica reads are a fallback; without one, reads fail like writes
+        // replica reads are a fallback; without replicas, reads fail like writes
       }
     }
-    return { primary: best, replica: replicaAddr };
+    return { primary: best, replicas: healthy };
   };
 
   const rediscover = (reason: string): Promise<void> => {
@@ -151,14 +151,22 @@ export function createSentinelConnection(s: SentinelSettings, logger: Logger, me
           }
           resolveReady();
         }
-        if (found.replica && found.replica !== replica?.addr) {
-          const oldReplica = replica;
-          const [host, port] = [found.replica.slice(0, found.replica.lastIndexOf(':')), Number(found.replica.slice(found.replica.lastIndexOf(':') + 1))];
-          const client = makeClient(nodeClientOptions(s, { host, port }));
-          client.on('error', () => {});
-          client.connect().catch(() => {});
-          replica = { addr: found.replica, client };
-          if (oldReplica) oldReplica.client.destroy();
+        // Keep the replica set as last seen while a sentinel is unreachable (empty answer).
+        if (found.replicas.length > 0) {
+          for (const addr of found.replicas) {
+            if (replicas.has(addr)) continue;
+            const i = addr.lastIndexOf(':');
+            const client = makeClient(nodeClientOptions(s, { host: addr.slice(0, i), port: Number(addr.slice(i + 1)) }));
+            client.on('error', () => {});
+            client.connect().catch(() => {});
+            replicas.set(addr, client);
+          }
+          for (const [addr, client] of replicas) {
+            if (!found.replicas.includes(addr)) {
+              client.destroy();
+              replicas.delete(addr);
+            }
+          }
         }
       } finally {
         switching = undefined;
@@ -202,17 +210,25 @@ export function createSentinelConnection(s: SentinelSettings, logger: Logger, me
     },
   };
 
-  const replicaExec: RedisExec = {
-    async send(args) {
-      if (!replica) throw new StoreError('get', 'unavailable', 'no replica known');
-      return (await withDeadline(args[0] ?? 'command', s.commandTimeoutMs, replica.client.sendCommand(args))) as never;
-    },
+  /**
+   * A key read from EVERY healthy replica, answered only when all agree it exists. WAIT 1
+   * guarantees an acknowledged revocation is on at least one replica, not on all, so a read from
+   * any single replica could bring a revoked session back for the seconds of a failover; with
+   * the conservative answer a revocation any replica has seen wins.
+   */
+  const replicaGet = async (key: string): Promise<string | null> => {
+    const clients = [...replicas.values()];
+    if (clients.length === 0) throw new StoreError('get', 'unavailable', 'no replica known');
+    const values = await Promise.all(
+      clients.map((c) => withDeadline('get', s.commandTimeoutMs, c.sendCommand(['GET', key])) as Promise<string | null>),
+    );
+    return values.some((v) => v === null) ? null : (values[0] ?? null);
   };
 
   return {
     backend: 'sentinel',
     exec,
-    replicaExec,
+    replicaGet,
     ready,
     async durable(op, fn) {
       const p = current();
@@ -231,7 +247,7 @@ export function createSentinelConnection(s: SentinelSettings, logger: Logger, me
       clearInterval(firstPoll);
       await switching?.catch(() => {});
       if (primary) closeNode(primary);
-      replica?.client.destroy();
+      for (const c of replicas.values()) c.destroy();
       for (const c of [...sentinelClients, ...subscribers]) c.destroy();
     },
   };

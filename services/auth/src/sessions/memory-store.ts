@@ -1,5 +1,5 @@
 import type { CreateResult, CreateSessionOptions, SessionRecord, SessionStore, StoreGuarantees } from './types.js';
-import { isExpired, ttlFor } from './types.js';
+import { ttlFor } from './types.js';
 
 interface Entry {
   record: SessionRecord;
@@ -128,6 +128,4 @@ export class MemorySessionStore implements SessionStore {
     return this.sessions.size;
   }
 
-  /** Exposed for isExpired-based checks in tests. */
-  static isExpired = isExpired;
 }

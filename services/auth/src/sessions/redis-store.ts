@@ -48,13 +48,14 @@ export class RedisSessionStore implements SessionStore {
     try {
       return decodeSession(await this.conn.exec.send<string | null>(['GET', this.sessionKey(id)]));
     } catch (err) {
-      if (!this.conn.replicaExec) throw classifyRedisError('get', err);
-      // The primary is gone (failover in progress): a replica's copy is at most a few ms behind,
-      // and revocations were confirmed on a replica before they were acknowledged.
+      const failure = classifyRedisError('get', err);
+      // Only when no primary can be reached (a failover in progress), not when one is merely slow:
+      // then the replicas answer, conservatively (see RedisConnection.replicaGet).
+      if (!this.conn.replicaGet || failure.kind !== 'unavailable') throw failure;
       try {
-        return decodeSession(await this.conn.replicaExec.send<string | null>(['GET', this.sessionKey(id)], { readonly: true }));
+        return decodeSession(await this.conn.replicaGet(this.sessionKey(id)));
       } catch {
-        throw classifyRedisError('get', err);
+        throw failure;
       }
     }
   }

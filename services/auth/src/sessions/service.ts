@@ -32,6 +32,8 @@ export type RevokeReason = 'logout' | 'revoke' | 'logout_all' | 'evicted' | 'exp
  */
 export class SessionService {
   readonly csrf: CsrfTokens;
+  /** Session id -> time of its last failed write-back (bounded; cleared when full). */
+  private readonly failedTouches = new Map<string, number>();
 
   constructor(
     readonly store: SessionStore,
@@ -66,8 +68,9 @@ export class SessionService {
     }
     const expired = isExpired(record, this.now(), this.policy.idleTimeoutMs);
     if (expired) {
+      // Rare: the key's TTL already ends at both expiries, so this is the gap between a TTL
+      // rounding and the check; it is an expiry, not a revocation, so nothing is counted as one.
       done('expired', 'store');
-      this.metrics.sessionsRevoked.inc({ reason: 'expired' });
       return { ok: false, outcome: 'expired' };
     }
     done('valid', 'store');
@@ -111,11 +114,18 @@ export class SessionService {
   async touchIfDue(s: ActiveSession): Promise<void> {
     const now = this.now();
     if (now - s.record.lastSeenAt < this.policy.touchIntervalMs) return;
+    const failedAt = this.failedTouches.get(s.id);
+    if (failedAt !== undefined && now - failedAt < this.policy.touchIntervalMs) return;
     const next = { ...s.record, lastSeenAt: now };
     try {
       if (await this.store.touch(s.id, next, this.policy.idleTimeoutMs)) s.record = next;
+      this.failedTouches.delete(s.id);
     } catch (err) {
-      // A lost write-back only shortens the idle window by one interval; the request still succeeds.
+      // A lost write-back only shortens the idle window by one interval; the request still
+      // succeeds, and the session is not retried for an interval so an outage does not add a
+      // timeout (and a log line) to every one of its requests.
+      if (this.failedTouches.size >= 10_000) this.failedTouches.clear();
+      this.failedTouches.set(s.id, now);
       this.logger.warn({ err: { message: (err as Error).message, kind: (err as StoreError).kind } }, 'session touch failed');
     }
   }

@@ -38,7 +38,9 @@ export class CsrfTokens {
     return createHmac('sha256', this.keys[0]!).update(sessionId).digest('base64url');
   }
   verify(sessionId: string, candidate: unknown): boolean {
-    if (typeof candidate !== 'string' || candidate.length !== 43) return false;
+    // The shape check comes first: a header with non-ASCII bytes has a UTF-8 length other than
+    // 43 and would make timingSafeEqual throw (a 500) instead of failing the comparison.
+    if (!isWellFormedToken(candidate)) return false;
     const given = Buffer.from(candidate);
     return this.keys.some((k) =>
       timingSafeEqual(Buffer.from(createHmac('sha256', k).update(sessionId).digest('base64url')), given),

@@ -95,7 +95,10 @@ export class PasswordHasher {
     });
     if (!ok || stored === undefined) return { ok: false };
     if (argon2.needsRehash(stored, { ...this.params })) {
-      return { ok: true, rehashed: await this.hash(password) };
+      // A rehash is an upgrade, not part of the answer: when the hasher is saturated the login
+      // still succeeds and the upgrade waits for the next one.
+      const rehashed = await this.hash(password).catch(() => undefined);
+      return rehashed ? { ok: true, rehashed } : { ok: true };
     }
     return { ok: true };
   }

@@ -4,7 +4,7 @@ import { startApp, waitReady, type TestApp } from '../support/app.js';
 import { Browser, PASSWORD, uniqueEmail } from '../support/client.js';
 
 interface Sample {
-  op: 'me' | 'login';
+  op: 'me' | 'login' | 'revoked';
   start: number;
   ms: number;
   status: number;
@@ -16,8 +16,11 @@ const HANG_BOUND_MS = 1500;
 /** Writes must be back this soon after kill -9 (Sentinel alone needs ~2.3 s with down-after 1000 ms). */
 const WRITE_RECOVERY_BOUND_MS = 4000;
 
-/** Steady load until stopped: validations on a fixed session, and a login every ~100 ms. */
-function runLoad(app: TestApp, email: string, reader: Browser) {
+/**
+ * Steady load until stopped: validations on a fixed session, a login every ~100 ms, and (when
+ * given) a revoked session replayed all along, which must never validate, failover or not.
+ */
+function runLoad(app: TestApp, email: string, reader: Browser, revoked?: Browser) {
   const samples: Sample[] = [];
   let stop = false;
   const timed = async (op: Sample['op'], fn: () => Promise<{ status: number }>) => {
@@ -42,11 +45,17 @@ function runLoad(app: TestApp, email: string, reader: Browser) {
       await sleep(100);
     }
   })();
+  const replays = (async () => {
+    while (!stop && revoked) {
+      await timed('revoked', () => revoked.get('/auth/me'));
+      await sleep(25);
+    }
+  })();
   return {
     samples,
     async stop() {
       stop = true;
-      await Promise.all([readers, writers]);
+      await Promise.all([readers, writers, replays]);
     },
   };
 }
@@ -95,7 +104,7 @@ describe('Sentinel failover through the app (real processes, kill -9)', () => {
         revoked.push(b);
       }
 
-      const load = runLoad(app, email, kept[0]!);
+      const load = runLoad(app, email, kept[0]!, revoked[0]!);
       await sleep(300);
       const old = await topo.currentPrimary();
       const killedAt = Date.now();
@@ -115,7 +124,11 @@ describe('Sentinel failover through the app (real processes, kill -9)', () => {
       const slowest = Math.max(...load.samples.map((s) => s.ms));
       expect(slowest, `trial ${trial}: a request hung`).toBeLessThan(HANG_BOUND_MS);
       // Failures are fast, typed 503s, never 500s or dropped connections.
-      expect(load.samples.filter((s) => s.status !== 200 && s.status !== 503)).toEqual([]);
+      expect(load.samples.filter((s) => s.op !== 'revoked' && s.status !== 200 && s.status !== 503)).toEqual([]);
+      // A revoked session never validates, not even while reads are served by the replicas.
+      const replayed = load.samples.filter((s) => s.op === 'revoked');
+      expect(replayed.length).toBeGreaterThan(20);
+      expect(replayed.filter((s) => s.status === 200), `trial ${trial}: a revoked session validated`).toEqual([]);
       // Reads are served by a replica while there is no primary: nearly all validations succeed.
       const reads = after.filter((s) => s.op === 'me');
       const readFailures = reads.filter((s) => s.status !== 200).length;
