@@ -105,10 +105,15 @@ describe('dashboards and alerts against a real Prometheus and a live cluster', (
     await call(base, 'POST', '/auth/register', { email: 'live-hung@example.com', password: PASSWORD });
     const victim = await call(base, 'POST', '/auth/login', { email: 'live-hung@example.com', password: PASSWORD });
     const during = traffic(base, 2, 'hung');
-    // Many validations at once, so the hung ones are well over 1% of the window.
-    const stuck = Array.from({ length: 40 }, () => call(base, 'GET', '/auth/me', undefined, victim.cookies));
+    // 40 validations at a time, repeated while the primary hangs, so the slow ones are well over
+    // 1% of the alert's window (each waits for the 500 ms store deadline).
+    let hung = true;
+    const stuck = Array.from({ length: 40 }, async () => {
+      while (hung) await call(base, 'GET', '/auth/me', undefined, victim.cookies);
+    });
     await primary.pause();
     await sleep(800);
+    hung = false;
     await primary.resume();
     await Promise.all([during, ...stuck]);
 

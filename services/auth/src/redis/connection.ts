@@ -41,14 +41,22 @@ export function reconnectDelay(retries: number): number {
   return Math.round(base / 2 + Math.random() * (base / 2));
 }
 
+/**
+ * WAIT on the connection that made the write. It waits for `want` replicas (every healthy one,
+ * when known) and succeeds once at least `replicas` confirmed: Sentinel promotes from offsets it
+ * refreshes about once a second, so with one confirmation out of two it can now and then promote
+ * the replica that lacks the write; with every healthy replica confirming, whichever it picks has
+ * it. A slow replica then costs latency (up to the timeout), not availability.
+ */
 export async function waitForReplicas(
   exec: RedisExec,
   op: string,
   replicas: number,
   timeoutMs: number,
+  want = replicas,
 ): Promise<void> {
   if (replicas <= 0) return;
-  const acked = await exec.send<number>(['WAIT', String(replicas), String(timeoutMs)]);
+  const acked = await exec.send<number>(['WAIT', String(Math.max(replicas, want)), String(timeoutMs)]);
   if (acked < replicas) {
     throw new StoreError(op, 'no_replica_ack', `${op}: ${acked} of ${replicas} replicas confirmed within ${timeoutMs} ms`);
   }
@@ -85,6 +93,7 @@ export function durableOnPool<T>(
   s: Pick<RedisSettings, 'commandTimeoutMs' | 'waitReplicas' | 'waitTimeoutMs'>,
   op: string,
   fn: (exec: RedisExec) => Promise<T>,
+  healthyReplicas = 0,
 ): Promise<T> {
   return withDeadline(
     op,
@@ -92,7 +101,7 @@ export function durableOnPool<T>(
     pool.execute(async (c) => {
       const leased: RedisExec = { send: (args) => c.sendCommand(args) as Promise<never> };
       const result = await fn(leased);
-      await waitForReplicas(leased, op, s.waitReplicas, s.waitTimeoutMs);
+      await waitForReplicas(leased, op, s.waitReplicas, s.waitTimeoutMs, healthyReplicas);
       return result;
     }),
   );

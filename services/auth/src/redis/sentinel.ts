@@ -234,7 +234,7 @@ export function createSentinelConnection(s: SentinelSettings, logger: Logger, me
       const p = current();
       if (!p.pool) return fn(exec);
       try {
-        return await durableOnPool(p.pool as unknown as Parameters<typeof durableOnPool>[0], s, op, fn);
+        return await durableOnPool(p.pool as unknown as Parameters<typeof durableOnPool>[0], s, op, fn, replicas.size);
       } catch (err) {
         onFailure(err);
         throw err;
