@@ -56,9 +56,10 @@ export const REVOKE_SESSION = script(
 local v = redis.call('GET', KEYS[1])
 if not v then return 0 end
 redis.call('DEL', KEYS[1])
-local ok, doc = pcall(cjson.decode, v)
-if ok and type(doc) == 'table' and type(doc.u) == 'string' then
-  redis.call('ZREM', ARGV[1] .. doc.u .. ARGV[2], ARGV[3])
+-- The user id is the first field of the packed record (sessions/codec.ts).
+local uid = string.match(v, '^([^\\031]+)\\031')
+if uid then
+  redis.call('ZREM', ARGV[1] .. uid .. ARGV[2], ARGV[3])
 end
 return 1
 `,

@@ -10,7 +10,7 @@ function script(name: string, source: string): Script {
  *   <ns>:log      stream of changes; entry id is `<seq>-0`, so stream order == seq order
  *   <ns>:seq      INCR counter, the last seq handed out
  *   <ns>:epoch    random id of this history; a Redis that lost its data gets a new one
- *   <ns>:snap     hash id -> `<expiresAtMs>|<seq>|<session json>`: the state every event leads to
+ *   <ns>:snap     hash id -> `<expiresAtMs>|<seq>|<packed session>` (sessions/codec.ts): the state every event leads to
  *   <ns>:exp      sorted set id -> expiresAtMs, to prune expired snapshot entries a few at a time
  *   <ns>:u:<uid>  sorted set of a user's ids by createdAt (per-user limit, logout-all)
  * Every write script reads first, then emits the event (INCR + XADD), then mutates: Lua does not
@@ -70,7 +70,7 @@ local function prune(limit)
 end
 `;
 
-// ARGV: 4 id, 5 json, 6 expiresAt, 7 createdAt, 8 maxPerUser, 9 user index expire-at.
+// ARGV: 4 id, 5 packed session, 6 expiresAt, 7 createdAt, 8 maxPerUser, 9 user index expire-at.
 // Returns {seq, evictedCount, evictedId...}; seq is the entry's own seq for an idempotent replay.
 export const R_CREATE = script(
   'replicated_create',
@@ -117,7 +117,7 @@ return out
 `,
 );
 
-// ARGV: 4 id, 5 json, 6 expiresAt. Returns {seq} (0: no live session, nothing written).
+// ARGV: 4 id, 5 packed session, 6 expiresAt. Returns {seq} (0: no live session, nothing written).
 export const R_TOUCH = script(
   'replicated_touch',
   `${PRELUDE}
@@ -145,9 +145,10 @@ end
 local seq = emit({'o', 'r', 'd', ARGV[4]})
 redis.call('HDEL', KEYS[3], ARGV[4])
 redis.call('ZREM', KEYS[4], ARGV[4])
-local ok, doc = pcall(cjson.decode, j)
-if ok and type(doc) == 'table' and type(doc.u) == 'string' then
-  redis.call('ZREM', ARGV[5] .. doc.u, ARGV[4])
+-- The user id is the first field of the packed record (sessions/codec.ts).
+local uid = string.match(j, '^([^\\031]+)\\031')
+if uid then
+  redis.call('ZREM', ARGV[5] .. uid, ARGV[4])
 end
 return {seq, 1}
 `,

@@ -58,7 +58,7 @@ export function entriesOf(reply: unknown, fromXread: boolean): unknown[] {
   return [];
 }
 
-/** `<expiresAt>|<seq>|<json>` from the snapshot hash. */
+/** `<expiresAt>|<seq>|<packed session>` from the snapshot hash. */
 export function decodeSnapshotValue(v: string): Omit<Entry, 'seq'> & { seq: number } | null {
   const a = v.indexOf('|');
   const b = a === -1 ? -1 : v.indexOf('|', a + 1);

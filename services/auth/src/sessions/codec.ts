@@ -1,63 +1,62 @@
 import type { SessionRecord } from './types.js';
 
 /**
- * Short field names keep a session near 200 bytes in Redis (the memory target is < 300 bytes per
- * session); the long names exist only in code.
+ * One session as Redis holds it: eight fields joined by U+001F, times in base 36 and the two
+ * later ones as offsets from createdAt. A JSON object with short names cost ~180 bytes a value
+ * and pushed it into jemalloc's 192-byte class; this packs the same record in ~110 bytes, which
+ * MEMORY USAGE shows as the largest part of a session that the layout controls. The long field
+ * names exist only in code.
+ *
+ *   userId ␟ email ␟ handle ␟ createdAt ␟ lastSeenAt-createdAt ␟ absoluteExpiresAt-createdAt ␟ ip ␟ userAgent
+ *
+ * The user id comes first so the Lua scripts can find the user index with one string.match.
  */
-interface Wire {
-  u: string;
-  e: string;
-  h: string;
-  c: number;
-  l: number;
-  a: number;
-  i: string;
-  g: string;
-}
+const SEP = '\x1f';
+const FIELDS = 8;
+const B36 = /^[0-9a-z]{1,12}$/;
 
 export const MAX_USER_AGENT = 64;
 
+/** No field may carry the separator (or any other control character) into the stored value. */
+// eslint-disable-next-line no-control-regex
+const clean = (s: string) => s.replace(/[\x00-\x1f]/g, '');
+
 export function encodeSession(r: SessionRecord): string {
-  const w: Wire = {
-    u: r.userId,
-    e: r.email,
-    h: r.handle,
-    c: r.createdAt,
-    l: r.lastSeenAt,
-    a: r.absoluteExpiresAt,
-    i: r.ip,
-    g: r.userAgent.length > MAX_USER_AGENT ? r.userAgent.slice(0, MAX_USER_AGENT) : r.userAgent,
-  };
-  return JSON.stringify(w);
+  const ua = r.userAgent.length > MAX_USER_AGENT ? r.userAgent.slice(0, MAX_USER_AGENT) : r.userAgent;
+  return [
+    clean(r.userId),
+    clean(r.email),
+    clean(r.handle),
+    r.createdAt.toString(36),
+    (r.lastSeenAt - r.createdAt).toString(36),
+    (r.absoluteExpiresAt - r.createdAt).toString(36),
+    clean(r.ip),
+    clean(ua),
+  ].join(SEP);
+}
+
+function num(s: string): number | null {
+  return B36.test(s) ? parseInt(s, 36) : null;
 }
 
 /** Returns null for anything that is not a well-formed record, so corrupt data reads as "no session". */
 export function decodeSession(raw: string | null | undefined): SessionRecord | null {
   if (!raw) return null;
-  let w: Partial<Wire>;
-  try {
-    w = JSON.parse(raw) as Partial<Wire>;
-  } catch {
-    return null;
-  }
-  if (
-    typeof w.u !== 'string' ||
-    typeof w.e !== 'string' ||
-    typeof w.h !== 'string' ||
-    typeof w.c !== 'number' ||
-    typeof w.l !== 'number' ||
-    typeof w.a !== 'number'
-  ) {
-    return null;
-  }
+  const f = raw.split(SEP);
+  if (f.length !== FIELDS) return null;
+  const [userId, email, handle, c, l, a, ip, userAgent] = f as [string, string, string, string, string, string, string, string];
+  const createdAt = num(c);
+  const seen = num(l);
+  const abs = num(a);
+  if (!userId || !email || !handle || createdAt === null || seen === null || abs === null) return null;
   return {
-    userId: w.u,
-    email: w.e,
-    handle: w.h,
-    createdAt: w.c,
-    lastSeenAt: w.l,
-    absoluteExpiresAt: w.a,
-    ip: typeof w.i === 'string' ? w.i : '',
-    userAgent: typeof w.g === 'string' ? w.g : '',
+    userId,
+    email,
+    handle,
+    createdAt,
+    lastSeenAt: createdAt + seen,
+    absoluteExpiresAt: createdAt + abs,
+    ip,
+    userAgent,
   };
 }

@@ -14,10 +14,13 @@ export function isWellFormedToken(token: unknown): token is string {
 
 /**
  * The store only ever sees sha256(token): a dump of Redis (or a replica, or a backup) yields no
- * cookie an attacker could replay.
+ * cookie an attacker could replay. The id keeps the first 128 bits (22 base64url characters):
+ * finding a token for a given id is still a 128-bit preimage search, ids of live sessions do not
+ * collide in practice (birthday bound 2^64), and the shorter id is stored twice per session (its
+ * key and the user index), 42 bytes less in Redis per session.
  */
 export function sessionIdFromToken(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+  return createHash('sha256').update(token).digest().subarray(0, 16).toString('base64url');
 }
 
 /** Public handle: lets a user list and revoke sessions without ever exposing a token or its hash. */
