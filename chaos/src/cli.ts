@@ -4,10 +4,11 @@
  *
  *   up    --topology standalone|sentinel|replicated [--replicas 3] [--port 8080] [--observe]
  *   down
- *   run   --experiment <name> [--topology standalone|sentinel|replicated] [--platform local|kubernetes] [--replicas 3] [--trials N] [--report-dir reports]
+ *   run   --experiment <name> [--topology standalone|sentinel|replicated] [--platform local|kubernetes] [--replicas 3] [--trials N] [--observe] [--report-dir reports]
  *   demo  [--report-dir reports]
  *   list
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,7 +20,7 @@ import { LocalPlatform } from './platforms/local.js';
 import type { Platform } from './platforms/platform.js';
 import { renderIndexHtml } from './report/html.js';
 import { writeRunReport } from './report/write.js';
-import { aggregateTable, summaryTable } from './summary.js';
+import { aggregateTable, alertsSummary, summaryTable } from './summary.js';
 import { repoRoot, sleep, stderrLogger, timestamp } from './util.js';
 
 const log = stderrLogger;
@@ -141,26 +142,42 @@ function readCmdline(pid: number): string {
   }
 }
 
-async function withLocalCluster<T>(topology: TopologyKind, replicas: number, fn: (p: Platform) => Promise<T>): Promise<T> {
+/** `prometheus` on PATH (or PROMETHEUS_BIN): the demo watches alerts only where it can. */
+function hasPrometheus(): boolean {
+  return spawnSync(process.env.PROMETHEUS_BIN ?? 'prometheus', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+async function withLocalCluster<T>(
+  topology: TopologyKind,
+  replicas: number,
+  fn: (p: Platform, prometheusUrl?: string) => Promise<T>,
+  observe = false,
+): Promise<T> {
   const runDir = join(repoRoot(), '.run', `${timestamp()}-${topology}`);
-  const cluster = await startCluster({ topology, replicas, runDir, log });
+  const cluster = await startCluster({ topology, replicas, runDir, observe, log });
   active = cluster;
   log(`${topology} cluster up at ${cluster.url} (logs ${relative(process.cwd(), runDir)})`);
   try {
-    return await fn(new LocalPlatform(cluster));
+    return await fn(new LocalPlatform(cluster), cluster.prometheus?.url);
   } finally {
     await cluster.stop();
     active = undefined;
   }
 }
 
-async function platformFor(name: string, topology: TopologyKind, replicas: number, fn: (p: Platform) => Promise<RunRecord>): Promise<RunRecord> {
-  if (name === 'local') return withLocalCluster(topology, replicas, fn);
+async function platformFor(
+  name: string,
+  topology: TopologyKind,
+  replicas: number,
+  observe: boolean,
+  fn: (p: Platform, prometheusUrl?: string) => Promise<RunRecord>,
+): Promise<RunRecord> {
+  if (name === 'local') return withLocalCluster(topology, replicas, fn, observe);
   if (name === 'kubernetes') {
     const { createKubernetesPlatform } = await import('./platforms/kubernetes.js');
     const p = await createKubernetesPlatform(process.env, log);
     try {
-      return await fn(p);
+      return await fn(p, process.env.PROMETHEUS_URL);
     } finally {
       await p.close();
     }
@@ -177,9 +194,12 @@ async function run(args: ReturnType<typeof parse>['values']): Promise<number> {
   onSignals(async () => {
     await active?.stop();
   });
-  const record = await platformFor(args.platform ?? 'local', topology, replicas, (platform) => runExperiment({ platform, experiment: exp.name, trials, log }));
+  const record = await platformFor(args.platform ?? 'local', topology, replicas, args.observe ?? false, (platform, prometheusUrl) =>
+    runExperiment({ platform, experiment: exp.name, trials, prometheusUrl, log }),
+  );
   const files = writeRunReport(record, reportDir(args['report-dir']));
   console.log(`\n${summaryTable([record])}\n`);
+  if (record.alerts) console.log(`${alertsSummary([record])}\n`);
   if (trials > 1) console.log(`${aggregateTable(record)}\n`);
   if (record.verdictReasons.length) console.log(record.verdictReasons.map((r) => `  - ${r}`).join('\n'));
   console.log(`\nreport: ${files.html}\nrecord: ${files.json}`);
@@ -193,9 +213,16 @@ async function demo(args: ReturnType<typeof parse>['values']): Promise<number> {
     await active?.stop();
   });
   const runs: { record: RunRecord; href: string }[] = [];
+  const observe = hasPrometheus();
+  if (!observe) log('prometheus not found: the demo runs without recording alerts (apt-get install prometheus)');
   for (const topology of ['standalone', 'sentinel'] as const) {
     log(`=== demo: kill-primary on ${topology} (3 app replicas) ===`);
-    const record = await withLocalCluster(topology, 3, (platform) => runExperiment({ platform, experiment: 'kill-primary', log }));
+    const record = await withLocalCluster(
+      topology,
+      3,
+      (platform, prometheusUrl) => runExperiment({ platform, experiment: 'kill-primary', prometheusUrl, log }),
+      observe,
+    );
     const files = writeRunReport(record, dir);
     runs.push({ record, href: `${files.base}.html` });
     log(`${topology}: ${record.verdict.toUpperCase()} -> ${files.html}`);
@@ -211,6 +238,7 @@ async function demo(args: ReturnType<typeof parse>['values']): Promise<number> {
     }),
   );
   console.log(`\n${summaryTable(runs.map((r) => r.record))}\n`);
+  if (observe) console.log(`${alertsSummary(runs.map((r) => r.record))}\n`);
   console.log(`index: ${index}`);
   console.log(`demo took ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return runs.every((r) => r.record.verdict === 'pass') ? 0 : 1;
@@ -220,7 +248,9 @@ function usage(): string {
   return `usage: cli.js <command> [options]
   up    --topology standalone|sentinel|replicated [--replicas 3] [--port 8080] [--observe]
   down
-  run   --experiment ${experimentNames.join('|')} [--topology standalone|sentinel|replicated] [--platform local|kubernetes] [--replicas 3] [--trials N] [--report-dir reports]
+  run   --experiment ${experimentNames.join('|')} [--topology standalone|sentinel|replicated] [--platform local|kubernetes] [--replicas 3] [--trials N] [--observe] [--report-dir reports]
+        --observe: also run Prometheus with the chart's alert rules and record which alerts went
+        pending or fired (kubernetes: set PROMETHEUS_URL)
   demo  [--report-dir reports]
   list`;
 }

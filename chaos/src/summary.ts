@@ -1,6 +1,7 @@
 import type { RunRecord } from './experiments/runner.js';
 import { FIGURE_ROWS } from './report/html.js';
 import type { Figures } from './figures.js';
+import { alertTimes } from './alerts.js';
 
 /** Plain-text table: one row per figure, one column per run (first trial; median/worst with --trials). */
 export function summaryTable(records: RunRecord[]): string {
@@ -25,4 +26,16 @@ export function aggregateTable(record: RunRecord): string {
   const all = [['figure', 'median', 'worst'], ...rows];
   const widths = [0, 1, 2].map((i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
   return all.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')).join('\n');
+}
+
+/** One line per run: the alerts that went pending or fired (Prometheus with the chart's rules). */
+export function alertsSummary(records: RunRecord[]): string {
+  return records
+    .map((r) => {
+      const head = `alerts during ${r.experiment} / ${r.topology}:`;
+      if (!r.alerts) return `${head} not watched (no Prometheus)`;
+      const list = alertTimes(r).map((a) => `${a.alert} (${a.severity}) ${a.state}${a.state === 'firing' ? ` at ${a.firing}` : ` from ${a.pending}`}`);
+      return `${head} ${list.length ? list.join('; ') : 'none'}`;
+    })
+    .join('\n');
 }

@@ -5,6 +5,7 @@
 import { Client, makeUsers, startLoad, verifyLedger, type Sample, type SimUser } from '../load.js';
 import { aggregate, bucketize, computeFigures, type Aggregate, type Bucket, type Check, type Fault, type Figures, type TimelineEvent } from '../figures.js';
 import type { Platform } from '../platforms/platform.js';
+import { watchAlerts, type AlertObservation, type AlertWatch } from '../alerts.js';
 import { quietLogger, sleep, type Logger } from '../util.js';
 import { getExperiment, type ExperimentName } from './catalog.js';
 
@@ -53,6 +54,8 @@ export interface RunRecord {
   verdict: 'pass' | 'fail';
   verdictReasons: string[];
   samples: Sample[];
+  /** Alerts of the chart's rules that went pending or fired during the run (with a Prometheus). */
+  alerts?: AlertObservation[];
 }
 
 export interface RunOptions {
@@ -66,6 +69,8 @@ export interface RunOptions {
   /** Override the experiment's rollback delay (e.g. the standalone outage). */
   rollbackDelayMs?: number;
   healthyTimeoutMs?: number;
+  /** A Prometheus that scrapes the app replicas with the chart's alert rules: record its alerts. */
+  prometheusUrl?: string;
   log?: Logger;
 }
 
@@ -159,6 +164,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunRecord> {
   };
   log(`steady state before: ${record.hypothesisBefore.pass ? 'met' : 'NOT met'}`);
 
+  const alertWatch: AlertWatch | undefined = opts.prometheusUrl ? watchAlerts(opts.prometheusUrl) : undefined;
   try {
     if (record.hypothesisBefore.pass) {
       const bad = new Set<number>();
@@ -223,6 +229,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunRecord> {
     }
   } finally {
     await recorder.close();
+    if (alertWatch) record.alerts = await alertWatch.stop();
   }
 
   const reasons: string[] = [];

@@ -3,6 +3,7 @@
  */
 import { fmtMs, type Bucket, type Figures } from '../figures.js';
 import type { RunRecord, TrialRecord } from '../experiments/runner.js';
+import { alertTimes } from '../alerts.js';
 
 export const esc = (s: unknown): string =>
   String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
@@ -184,9 +185,26 @@ export function renderRunHtml(r: RunRecord): string {
 <p class="muted">started ${esc(r.startedAt)}, took ${(r.durationMs / 1000).toFixed(1)} s; ${esc(JSON.stringify({ ...r.config, platform: undefined }))}</p>
 ${r.verdictReasons.length ? `<p class="fail">${r.verdictReasons.map(esc).join('<br>')}</p>` : ''}
 <h2>Steady-state hypothesis</h2>${hypothesisTable(r)}
+${alertsSection(r)}
 ${aggregateTable(r)}
 ${r.trials.map((t) => trialSection(r, t)).join('\n')}
 </body></html>`;
+}
+
+/** The chart's alerts as a local Prometheus evaluated them during the run. */
+export function alertsSection(r: RunRecord): string {
+  if (!r.alerts) return '';
+  const rows = alertTimes(r)
+    .map((a) => `<tr><td>${esc(a.alert)}</td><td>${esc(a.severity)}</td><td class="${a.state === 'firing' ? 'fail' : 'muted'}">${esc(a.state)}</td><td>${esc(a.pending)}</td><td>${esc(a.firing)}</td></tr>`)
+    .join('');
+  return `<h2>Alerts</h2><p class="muted">The chart's PrometheusRule content, evaluated every second by a local Prometheus scraping every app replica; times from the first fault. Rules with a <code>for:</code> longer than the outage stay pending.</p>
+<table><tr><th>alert</th><th>severity</th><th>reached</th><th>first pending</th><th>first firing</th></tr>${rows || '<tr><td colspan="5">none went pending</td></tr>'}</table>`;
+}
+
+function alertCell(r: RunRecord): string {
+  if (!r.alerts) return 'not watched';
+  const list = alertTimes(r).map((a) => `${a.alert}: ${a.state === 'firing' ? `firing ${a.firing}` : `pending ${a.pending}`}`);
+  return list.length ? list.map(esc).join('<br>') : 'none';
 }
 
 /** Side-by-side comparison of runs (the demo: standalone vs sentinel). */
@@ -194,6 +212,7 @@ export function renderIndexHtml(runs: { record: RunRecord; href: string }[], opt
   const head = runs.map(({ record: r, href }) => `<th><a href="${esc(href)}">${esc(r.experiment)} / ${esc(r.topology)}</a><br>${verdictSpan(r.verdict)}</th>`).join('');
   const first = (r: RunRecord): Figures | undefined => r.trials[0]?.figures;
   const rows = FIGURE_ROWS.map(([, label, fmt]) => `<tr><td>${esc(label)}</td>${runs.map(({ record }) => `<td>${first(record) ? esc(fmt(first(record) as Figures)) : 'n/a'}</td>`).join('')}</tr>`).join('');
+  const alerts = runs.some(({ record }) => record.alerts) ? `<tr><td>alerts (chart rules)</td>${runs.map(({ record }) => `<td>${alertCell(record)}</td>`).join('')}</tr>` : '';
   const reasons = `<tr><td>why it failed</td>${runs.map(({ record }) => `<td class="muted">${record.verdictReasons.map(esc).join('<br>') || '-'}</td>`).join('')}</tr>`;
   const width = runs.length > 1 ? 580 : 1100;
   const charts = runs
@@ -205,7 +224,7 @@ export function renderIndexHtml(runs: { record: RunRecord; href: string }[], opt
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(opts.title ?? 'chaos comparison')}</title><style>${STYLE} body{max-width:1280px}</style></head><body>
 <h1>${esc(opts.title ?? 'Chaos experiments compared')}</h1>
 ${opts.note ? `<p>${esc(opts.note)}</p>` : ''}
-<table><tr><th>figure</th>${head}</tr>${rows}${reasons}</table>
+<table><tr><th>figure</th>${head}</tr>${rows}${alerts}${reasons}</table>
 <div style="display:flex;gap:16px;flex-wrap:wrap">${charts}</div>
 </body></html>`;
 }
