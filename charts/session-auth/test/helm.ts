@@ -1,11 +1,11 @@
 // Helpers for the chart tests: locate helm, run it, parse its output, validate documents with
 // kubernetes-models (core kinds) and @kubernetes-models/* (Prometheus Operator, Gateway API CRDs).
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
+import { requireGoTool } from '../../../scripts/go-tools.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -14,26 +14,7 @@ export const repoRoot = path.resolve(chartDir, '..', '..');
 
 /** helm on PATH, else in `go env GOPATH`/bin (where scripts/install-helm.sh puts it). */
 export function locateHelm(): string {
-  const fromEnv = process.env.HELM_BIN;
-  if (fromEnv && existsSync(fromEnv)) return fromEnv;
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir && existsSync(path.join(dir, 'helm'))) return path.join(dir, 'helm');
-  }
-  const gopaths: string[] = [];
-  try {
-    gopaths.push(...execFileSync('go', ['env', 'GOPATH'], { encoding: 'utf8' }).trim().split(path.delimiter));
-  } catch {
-    // go not installed: fall through to the default GOPATH
-  }
-  if (process.env.HOME) gopaths.push(path.join(process.env.HOME, 'go'));
-  for (const gp of gopaths) {
-    const candidate = path.join(gp, 'bin', 'helm');
-    if (gp && existsSync(candidate)) return candidate;
-  }
-  throw new Error(
-    'helm not found on PATH nor in $(go env GOPATH)/bin. Install it with scripts/install-helm.sh ' +
-      '(go install helm.sh/helm/v3/cmd/helm@v3.22.0) or set HELM_BIN.',
-  );
+  return requireGoTool('helm', 'HELM_BIN', 'scripts/install-helm.sh (`go install helm.sh/helm/v3/cmd/helm@v3.22.0`)');
 }
 
 export interface HelmResult {
