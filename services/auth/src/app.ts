@@ -32,7 +32,7 @@ export interface AppDeps {
 
 /** The middleware order, outermost first, in one place. */
 export function createApp(d: AppDeps): Koa {
-  const app = new Koa({ proxy: d.config.http.trustProxy, maxIpsCount: d.config.http.proxyHops });
+  const app = new Koa({ env: d.config.env, proxy: d.config.http.trustProxy, maxIpsCount: d.config.http.proxyHops });
   // Same signatures as Koa's default keygrip, at a third of the CPU (security/keygrip.ts).
   app.keys = new FastKeygrip(d.config.session.keys) as unknown as string[];
   // Errors are answered and logged by errorHandler; Koa's default stderr dump would duplicate them.

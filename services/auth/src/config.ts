@@ -51,7 +51,7 @@ const EnvShape = {
 
     SESSION_IDLE_TIMEOUT_SECONDS: int(1).default(1800),
     SESSION_ABSOLUTE_TIMEOUT_SECONDS: int(1).default(43_200),
-    SESSION_TOUCH_INTERVAL_SECONDS: int(0).default(60),
+    SESSION_TOUCH_INTERVAL_SECONDS: int(1).default(60),
     SESSION_MAX_PER_USER: int(1, 1000).default(10),
     SESSION_KEYS: z
       .string()
@@ -93,6 +93,15 @@ const EnvSchema = z.object(EnvShape).superRefine((env, ctx) => {
         ctx.addIssue({ code: 'custom', path: ['SESSION_KEYS'], message: 'every key must be at least 32 characters' });
         break;
       }
+    }
+    // A session is renewed only once its touch interval has passed; if that is not well inside
+    // the idle timeout, an active user is logged out mid-use.
+    if (env.SESSION_TOUCH_INTERVAL_SECONDS * 2 > env.SESSION_IDLE_TIMEOUT_SECONDS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SESSION_TOUCH_INTERVAL_SECONDS'],
+        message: 'must be at most half of SESSION_IDLE_TIMEOUT_SECONDS',
+      });
     }
     if (env.SESSION_ABSOLUTE_TIMEOUT_SECONDS < env.SESSION_IDLE_TIMEOUT_SECONDS) {
       ctx.addIssue({

@@ -5,7 +5,7 @@
 export const ERRORS = {
   VALIDATION_FAILED: { status: 400, message: 'The request body is not valid.' },
   MALFORMED_JSON: { status: 400, message: 'The request body is not valid JSON.' },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send the request body as application/json.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send the request body as uncompressed application/json.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   NOT_FOUND: { status: 404, message: 'No such route.' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed on this route.' },

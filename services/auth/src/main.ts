@@ -46,7 +46,7 @@ async function main() {
   const deps = await buildDependencies(config, logger, metrics);
   const lifecycle: Lifecycle = { shuttingDown: false };
   const app = createApp({ ...deps, lifecycle });
-  void deps.hasher.warmUp();
+  deps.hasher.warmUp().catch((err: Error) => logger.warn({ err: { message: err.message } }, 'argon2 warm-up failed'));
 
   const server = createServer(app.callback());
   // Longer than typical ingress idle timeouts, so the proxy closes idle connections, not us.

@@ -82,6 +82,13 @@ export function authRoutes(d: AuthRouteDeps): Router {
     }
     let user: User;
     try {
+      // A registration costs an argon2 hash from the pool logins use: it counts against the
+      // client's attempts, or one client could fill the hash queue and turn logins into 503s.
+      const decision = await d.throttle.checkIp(ctx.ip);
+      if (!decision.allowed) {
+        d.metrics.registrations.inc({ outcome: 'throttled' });
+        throw new AppError('TOO_MANY_ATTEMPTS', { retryAfter: Math.ceil(decision.retryAfterMs / 1000) });
+      }
       const hash = await d.hasher.hash(body.password);
       user = await d.users.create(body.email, hash);
     } catch (err) {
@@ -89,6 +96,7 @@ export function authRoutes(d: AuthRouteDeps): Router {
         d.metrics.registrations.inc({ outcome: 'email_taken' });
         throw new AppError('EMAIL_TAKEN');
       }
+      if (err instanceof AppError && err.code === 'TOO_MANY_ATTEMPTS') throw err;
       d.metrics.registrations.inc({ outcome: 'error' });
       throw err;
     }
@@ -108,7 +116,6 @@ export function authRoutes(d: AuthRouteDeps): Router {
       const user = await d.users.findByEmail(body.email);
       const verdict = await d.hasher.verify(user?.passwordHash, body.password);
       if (!user || !verdict.ok) {
-        await d.throttle.recordFailure(body.email);
         d.metrics.logins.inc({ outcome: 'invalid_credentials' });
         throw new AppError('INVALID_CREDENTIALS');
       }
@@ -140,7 +147,12 @@ export function authRoutes(d: AuthRouteDeps): Router {
       };
     } catch (err) {
       if (err instanceof AppError) {
-        if (err.code === 'BUSY') d.metrics.logins.inc({ outcome: 'busy' });
+        if (err.code === 'BUSY') {
+          d.metrics.logins.inc({ outcome: 'busy' });
+          // Shed before the password was checked: the client retries after Retry-After, and that
+          // must not use up its account's attempts.
+          await d.throttle.refund(body.email).catch(() => {});
+        }
       } else {
         d.metrics.logins.inc({ outcome: 'error' });
       }

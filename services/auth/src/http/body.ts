@@ -10,7 +10,12 @@ function hasBody(ctx: Context): boolean {
   return (len !== '' && len !== '0') || ctx.get('transfer-encoding') !== '';
 }
 
-/** JSON only, size-bounded; anything else with a body is a 415, not silently ignored. */
+/**
+ * JSON only, size-bounded; anything else with a body is a 415, not silently ignored. Compressed
+ * bodies too: the parser would inflate gzip/deflate/br, and a corrupt stream fails inside zlib
+ * with an error that carries no status (a 500), for bodies of a few hundred bytes that gain
+ * nothing from compression.
+ */
 export function jsonBody(limitBytes: number): Middleware {
   const parse = bodyParser({
     enableTypes: ['json'],
@@ -19,8 +24,9 @@ export function jsonBody(limitBytes: number): Middleware {
     encoding: 'utf-8',
   });
   return async (ctx, next) => {
-    if (isUnsafe(ctx.method) && hasBody(ctx) && !ctx.is('application/json')) {
-      throw new AppError('UNSUPPORTED_MEDIA_TYPE');
+    if (isUnsafe(ctx.method) && hasBody(ctx)) {
+      const encoding = ctx.get('content-encoding').trim().toLowerCase();
+      if (!ctx.is('application/json') || (encoding !== '' && encoding !== 'identity')) throw new AppError('UNSUPPORTED_MEDIA_TYPE');
     }
     return parse(ctx, next);
   };

@@ -54,7 +54,8 @@ export function instrumentThrottle(inner: LoginThrottle, metrics: Metrics, backe
   const timed = timer(metrics, backend);
   return {
     check: (account, ip) => timed('throttle', () => inner.check(account, ip)),
-    recordFailure: (account) => timed('throttle', () => inner.recordFailure(account)),
+    checkIp: (ip) => timed('throttle', () => inner.checkIp(ip)),
+    refund: (account) => timed('throttle', () => inner.refund(account)),
     reset: (account) => timed('throttle', () => inner.reset(account)),
   };
 }

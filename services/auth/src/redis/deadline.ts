@@ -31,7 +31,8 @@ class Sweeper {
 
   track<T>(op: string, work: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const entry: Pending = { at: Date.now() + this.ms, op, reject, done: false };
+      // Monotonic: a wall-clock step back would otherwise hold every deadline until it caught up.
+      const entry: Pending = { at: performance.now() + this.ms, op, reject, done: false };
       this.queue.push(entry);
       this.arm();
       work.then(
@@ -55,7 +56,7 @@ class Sweeper {
   }
 
   private sweep(): void {
-    const now = Date.now();
+    const now = performance.now();
     while (this.head < this.queue.length) {
       const e = this.queue[this.head]!;
       if (!e.done) {

@@ -28,18 +28,22 @@ if not ok then
 end
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[6])
 local members = redis.call('ZRANGE', KEYS[2], 0, -1)
-local live = {}
+-- The session being created is never a victim, even when another one has the same or a later
+-- score (two logins in one millisecond, clocks of app replicas apart): only the others, oldest first.
+local others = {}
 for _, m in ipairs(members) do
-  if redis.call('EXISTS', ARGV[5] .. m) == 1 then
-    live[#live + 1] = m
-  else
-    redis.call('ZREM', KEYS[2], m)
+  if m ~= ARGV[6] then
+    if redis.call('EXISTS', ARGV[5] .. m) == 1 then
+      others[#others + 1] = m
+    else
+      redis.call('ZREM', KEYS[2], m)
+    end
   end
 end
 local evicted = 0
-for i = 1, #live - tonumber(ARGV[4]) do
-  redis.call('DEL', ARGV[5] .. live[i])
-  redis.call('ZREM', KEYS[2], live[i])
+for i = 1, #others + 1 - tonumber(ARGV[4]) do
+  redis.call('DEL', ARGV[5] .. others[i])
+  redis.call('ZREM', KEYS[2], others[i])
   evicted = evicted + 1
 end
 local want = tonumber(ARGV[7])
@@ -113,26 +117,34 @@ return 1
 `,
 );
 
-// KEYS[1] ip counter, KEYS[2] account failure counter; ARGV: ipMax, accountMax, windowMs
-// Counts this attempt against the IP, then reports {allowed, retryAfterMs}.
+// KEYS[1] ip counter, KEYS[2] (optional) account counter; ARGV: ipMax, accountMax, windowMs.
+// Counts this attempt against the IP and, when given, against the account, then reports
+// {allowed, retryAfterMs}. The account counts attempts, not failures: a failure is only known
+// after argon2, and counting then let every attempt already in flight through. A successful
+// login deletes the account counter, so for a legitimate user it is the failures since the last
+// success plus the attempt under way.
 export const THROTTLE_CHECK = script(
   'throttle_check',
   `
 local ip = redis.call('INCR', KEYS[1])
 if ip == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 if ip > tonumber(ARGV[1]) then return {0, redis.call('PTTL', KEYS[1])} end
-local acct = tonumber(redis.call('GET', KEYS[2]) or '0')
-if acct >= tonumber(ARGV[2]) then return {0, redis.call('PTTL', KEYS[2])} end
+if KEYS[2] then
+  local acct = redis.call('INCR', KEYS[2])
+  if acct == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
+  if acct > tonumber(ARGV[2]) then return {0, redis.call('PTTL', KEYS[2])} end
+end
 return {1, 0}
 `,
 );
 
-// KEYS[1] account failure counter; ARGV: windowMs
-export const THROTTLE_FAIL = script(
-  'throttle_fail',
+// KEYS[1] account counter. Gives back an attempt that never checked a password (shed as BUSY);
+// only while its window lives, so it can neither go below zero nor outlive the window.
+export const THROTTLE_REFUND = script(
+  'throttle_refund',
   `
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 0 then redis.call('DECR', KEYS[1]) end
 return n
 `,
 );

@@ -3,7 +3,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { StoreError } from '../errors.js';
 import { classifyRedisError } from './errors.js';
-import { durableOnPool, nodeClientOptions, pingAndReport, reconnectDelay, type RedisConnection, type RedisSettings } from './connection.js';
+import { deadlineExec, durableOnPool, nodeClientOptions, pingAndReport, reconnectDelay, type RedisConnection, type RedisSettings } from './connection.js';
 import type { RedisExec } from './exec.js';
 import { withDeadline } from './deadline.js';
 
@@ -25,6 +25,8 @@ interface Primary {
   readonly addr: string;
   readonly client: Client;
   readonly pool: Pool | undefined;
+  /** Bounded sends on `client`, reset when they keep missing the deadline. */
+  readonly exec: RedisExec;
 }
 
 const addrOf = (host: string, port: number | string) => `${host}:${port}`;
@@ -93,7 +95,10 @@ export function createSentinelConnection(s: SentinelSettings, logger: Logger, me
     const pool = s.waitReplicas > 0 ? makePool(opts, { minimum: 1, maximum: 4, acquireTimeout: s.commandTimeoutMs }) : undefined;
     pool?.on('error', () => {});
     pool?.connect().catch(() => {});
-    return { addr, client, pool };
+    const exec = deadlineExec(client as unknown as Parameters<typeof deadlineExec>[0], s.commandTimeoutMs, () =>
+      log.warn({ primary: addr }, 'redis primary: commands keep missing their deadline, reconnecting'),
+    );
+    return { addr, client, pool, exec };
   };
 
   const closeNode = (p: { client: Client; pool?: Pool | undefined }) => {
@@ -202,7 +207,7 @@ export function createSentinelConnection(s: SentinelSettings, logger: Logger, me
   const exec: RedisExec = {
     async send(args) {
       try {
-        return (await withDeadline(args[0] ?? 'command', s.commandTimeoutMs, current().client.sendCommand(args))) as never;
+        return (await current().exec.send(args)) as never;
       } catch (err) {
         onFailure(err);
         throw err;

@@ -85,21 +85,21 @@ if cur then
 end
 redis.call('ZADD', KEYS[6], ARGV[7], ARGV[4])
 local members = redis.call('ZRANGE', KEYS[6], 0, -1)
-local live = {}
+-- The session being created is never a victim (same-millisecond logins, skewed replica clocks):
+-- only the others, oldest first.
+local others = {}
 for _, m in ipairs(members) do
-  if m == ARGV[4] then
-    live[#live + 1] = m
-  else
+  if m ~= ARGV[4] then
     local v = redis.call('HGET', KEYS[3], m)
     if v and parse(v) > now then
-      live[#live + 1] = m
+      others[#others + 1] = m
     else
       redis.call('ZREM', KEYS[6], m)
     end
   end
 end
 local evict = {}
-for i = 1, #live - tonumber(ARGV[8]) do evict[#evict + 1] = live[i] end
+for i = 1, #others + 1 - tonumber(ARGV[8]) do evict[#evict + 1] = others[i] end
 local seq = emit({'o', 'c', 'p', ARGV[4], 'x', ARGV[6], 'v', ARGV[5], 'd', table.concat(evict, ',')})
 redis.call('HSET', KEYS[3], ARGV[4], ARGV[6] .. '|' .. string.format('%d', seq) .. '|' .. ARGV[5])
 redis.call('ZADD', KEYS[4], ARGV[6], ARGV[4])

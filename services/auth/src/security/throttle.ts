@@ -1,6 +1,6 @@
 import type { RedisConnection } from '../redis/connection.js';
 import { runScript } from '../redis/exec.js';
-import { THROTTLE_CHECK, THROTTLE_FAIL } from '../redis/scripts.js';
+import { THROTTLE_CHECK, THROTTLE_REFUND } from '../redis/scripts.js';
 import { classifyRedisError } from '../redis/errors.js';
 
 export interface ThrottleLimits {
@@ -12,12 +12,17 @@ export interface ThrottleLimits {
 export type ThrottleDecision = { allowed: true } | { allowed: false; retryAfterMs: number };
 
 /**
- * Login throttling: every attempt counts against the client IP; failures count against the
- * account. Both are fixed windows that start at the first event, checked atomically in one step.
+ * Login throttling: every attempt counts against the client IP and against the account, in one
+ * atomic step, before the password is checked; a successful login resets the account. Counting
+ * the account only after a failed argon2 check let a burst of parallel guesses through. Fixed
+ * windows that start at the first attempt.
  */
 export interface LoginThrottle {
   check(account: string, ip: string): Promise<ThrottleDecision>;
-  recordFailure(account: string): Promise<void>;
+  /** An attempt that only counts against the client IP (registration: it costs an argon2 hash too). */
+  checkIp(ip: string): Promise<ThrottleDecision>;
+  /** Gives back the account attempt of a login that was shed before its password was checked. */
+  refund(account: string): Promise<void>;
   reset(account: string): Promise<void>;
 }
 
@@ -51,19 +56,23 @@ export class MemoryLoginThrottle implements LoginThrottle {
     for (const [k, w] of map) if (w.resetAt <= now) map.delete(k);
   }
 
-  async check(account: string, ip: string): Promise<ThrottleDecision> {
-    const now = this.now();
+  async checkIp(ip: string): Promise<ThrottleDecision> {
     const w = this.bump(this.ips, ip);
-    if (w.count > this.limits.maxAttemptsPerIp) return { allowed: false, retryAfterMs: w.resetAt - now };
-    const a = this.accounts.get(account);
-    if (a && a.resetAt > now && a.count >= this.limits.maxFailuresPerAccount) {
-      return { allowed: false, retryAfterMs: a.resetAt - now };
-    }
+    if (w.count > this.limits.maxAttemptsPerIp) return { allowed: false, retryAfterMs: w.resetAt - this.now() };
     return { allowed: true };
   }
 
-  async recordFailure(account: string): Promise<void> {
-    this.bump(this.accounts, account);
+  async check(account: string, ip: string): Promise<ThrottleDecision> {
+    const byIp = await this.checkIp(ip);
+    if (!byIp.allowed) return byIp;
+    const a = this.bump(this.accounts, account);
+    if (a.count > this.limits.maxFailuresPerAccount) return { allowed: false, retryAfterMs: a.resetAt - this.now() };
+    return { allowed: true };
+  }
+
+  async refund(account: string): Promise<void> {
+    const a = this.accounts.get(account);
+    if (a && a.resetAt > this.now() && a.count > 0) a.count--;
   }
 
   async reset(account: string): Promise<void> {
@@ -82,23 +91,30 @@ export class RedisLoginThrottle implements LoginThrottle {
     return `${this.prefix}th:a:${account}`;
   }
 
-  async check(account: string, ip: string): Promise<ThrottleDecision> {
+  private async attempt(keys: string[]): Promise<ThrottleDecision> {
     try {
-      const [allowed, retryAfterMs] = await runScript<[number, number]>(
-        this.conn.exec,
-        THROTTLE_CHECK,
-        [`${this.prefix}th:ip:${ip}`, this.accountKey(account)],
-        [this.limits.maxAttemptsPerIp, this.limits.maxFailuresPerAccount, this.limits.windowMs],
-      );
+      const [allowed, retryAfterMs] = await runScript<[number, number]>(this.conn.exec, THROTTLE_CHECK, keys, [
+        this.limits.maxAttemptsPerIp,
+        this.limits.maxFailuresPerAccount,
+        this.limits.windowMs,
+      ]);
       return allowed === 1 ? { allowed: true } : { allowed: false, retryAfterMs: Math.max(retryAfterMs, 1000) };
     } catch (err) {
       throw classifyRedisError('throttle', err);
     }
   }
 
-  async recordFailure(account: string): Promise<void> {
+  check(account: string, ip: string): Promise<ThrottleDecision> {
+    return this.attempt([`${this.prefix}th:ip:${ip}`, this.accountKey(account)]);
+  }
+
+  checkIp(ip: string): Promise<ThrottleDecision> {
+    return this.attempt([`${this.prefix}th:ip:${ip}`]);
+  }
+
+  async refund(account: string): Promise<void> {
     try {
-      await runScript(this.conn.exec, THROTTLE_FAIL, [this.accountKey(account)], [this.limits.windowMs]);
+      await runScript(this.conn.exec, THROTTLE_REFUND, [this.accountKey(account)], []);
     } catch (err) {
       throw classifyRedisError('throttle', err);
     }

@@ -66,12 +66,14 @@ export class MemorySessionStore implements SessionStore {
     let set = this.byUser.get(record.userId);
     if (!set) this.byUser.set(record.userId, (set = new Set()));
     set.add(id);
+    // The session being created is never a victim: only the others, oldest first.
     const ordered = [...set]
+      .filter((sid) => sid !== id)
       .map((sid) => ({ sid, e: this.live(sid) }))
       .filter((x): x is { sid: string; e: Entry } => x.e !== undefined)
       .sort((a, b) => a.e.record.createdAt - b.e.record.createdAt);
     let evicted = 0;
-    while (ordered.length > opts.maxPerUser) {
+    while (ordered.length + 1 > opts.maxPerUser) {
       const oldest = ordered.shift()!;
       this.remove(oldest.sid, record.userId);
       evicted++;

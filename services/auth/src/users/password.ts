@@ -104,7 +104,14 @@ export class PasswordHasher {
   }
 
   private dummyHash(): Promise<string> {
-    this.dummy ??= argon2.hash(randomBytes(16).toString('hex'), { type: argon2.argon2id, ...this.params });
+    if (!this.dummy) {
+      const made = argon2.hash(randomBytes(16).toString('hex'), { type: argon2.argon2id, ...this.params });
+      // A failed hash (memory exhausted) must not stay cached: the next login tries again.
+      made.catch(() => {
+        if (this.dummy === made) this.dummy = undefined;
+      });
+      this.dummy = made;
+    }
     return this.dummy;
   }
 

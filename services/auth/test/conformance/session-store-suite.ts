@@ -109,6 +109,20 @@ export function sessionStoreConformance(name: string, make: () => Promise<StoreF
       expect((await store.listByUser(user)).map((s) => s.id)).toEqual([ids[1], ids[2]]);
     });
 
+    it('never evicts the session it is creating, even when it is not the newest', async () => {
+      const user = `u-${id()}`;
+      const t = Date.now();
+      const [a, b, c] = [id(), id(), id()];
+      // Same millisecond, then an earlier clock (another app replica's): the new one survives.
+      expect(await store.create(a, record(user, t), { ...OPTS, maxPerUser: 1 })).toEqual({ evicted: 0 });
+      expect(await store.create(b, record(user, t), { ...OPTS, maxPerUser: 1 })).toEqual({ evicted: 1 });
+      expect(await store.get(b)).not.toBeNull();
+      expect(await store.create(c, record(user, t - 5_000), { ...OPTS, maxPerUser: 1 })).toEqual({ evicted: 1 });
+      expect(await store.get(c)).not.toBeNull();
+      expect(await store.get(b)).toBeNull();
+      expect((await store.listByUser(user)).map((s) => s.id)).toEqual([c]);
+    });
+
     it('revokes all of a user’s sessions, optionally keeping one', async () => {
       const user = `u-${id()}`;
       const ids = [id(), id(), id()];

@@ -59,6 +59,7 @@ describe('argon2 concurrency bound (memory store, OWASP cost)', () => {
     expect(await readMetric(app, 'auth_logins_total', { outcome: 'busy' })).toBe(busyBefore + busy.length);
     expect(await readMetric(app, 'auth_logins_total', { outcome: 'error' })).toBe(0);
 
+
     // Validation was answered while logins were still hashing.
     expect(during.filter((d) => d.whileStorming).length).toBeGreaterThan(0);
     expect(during.every((d) => d.status === 200), JSON.stringify(during)).toBe(true);
@@ -73,5 +74,16 @@ describe('argon2 concurrency bound (memory store, OWASP cost)', () => {
     expect(statuses.every((s) => s === 201 || s === 503), JSON.stringify(statuses)).toBe(true);
     expect(statuses.filter((s) => s === 503).length).toBeGreaterThan(0);
     for (const r of results.filter((x) => x.status === 503)) expectError(r, 503, 'BUSY');
+  });
+
+  it('a login shed as BUSY gives back its account attempt (LOGIN_MAX_FAILURES_PER_ACCOUNT=5)', async () => {
+    const { email } = await signedIn(app);
+    const storm = await Promise.all(Array.from({ length: 8 }, () => new Browser(app.url).login(email, 'wrong password')));
+    const verified = storm.filter((r) => r.status === 401).length;
+    expect(storm.filter((r) => r.status === 503).length).toBe(8 - verified);
+    expect(verified).toBeLessThan(5);
+    // Only the attempts whose password was checked count: the rest of the limit is still there.
+    for (let i = verified; i < 5; i++) expectError(await new Browser(app.url).login(email, 'wrong password'), 401, 'INVALID_CREDENTIALS');
+    expectError(await new Browser(app.url).login(email, PASSWORD), 429, 'TOO_MANY_ATTEMPTS');
   });
 });

@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Standalone } from '@session-auth/topology';
 import { withRedis } from '../support/redis.js';
@@ -68,6 +69,23 @@ describe.each(STORES)('bad input (%s store)', (store) => {
     expectError(await post('/auth/login', 'email=a&password=b', { 'content-type': 'application/x-www-form-urlencoded' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
     expectError(await post('/auth/register', body, {}), 415, 'UNSUPPORTED_MEDIA_TYPE');
     expectError(await post('/auth/logout-all', '{}', { 'content-type': 'multipart/form-data; boundary=x' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  it('a compressed body, valid or corrupt -> 415 UNSUPPORTED_MEDIA_TYPE, never a 5xx', async () => {
+    const body = JSON.stringify({ email: victimEmail, password: PASSWORD });
+    const gz = gzipSync(body);
+    for (const [encoding, bytes] of [
+      ['gzip', Buffer.from('hello')],
+      ['gzip', gz.subarray(0, 15)],
+      ['gzip', gz],
+      ['deflate', Buffer.from('garbage')],
+      ['br', Buffer.from('garbage')],
+      ['x-unknown', Buffer.from(body)],
+    ] as const) {
+      expectError(await post('/auth/login', bytes, { ...json, 'content-encoding': encoding }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    }
+    // identity is no encoding at all.
+    expect((await post('/auth/login', body, { ...json, 'content-encoding': 'identity' })).status).toBe(200);
   });
 
   it('a body over HTTP_BODY_LIMIT_BYTES -> 413 PAYLOAD_TOO_LARGE', async () => {

@@ -4,6 +4,10 @@ import { withRedis } from '../support/redis.js';
 import type { TestApp } from '../support/app.js';
 import type { Res } from '../support/client.js';
 import { Browser, PASSWORD, STORES, expectError, readMetric, startOn, uniqueEmail } from './_helpers.js';
+import { createStandaloneConnection } from '../../src/redis/connection.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { createMetrics } from '../../src/observability/metrics.js';
+import { MemoryLoginThrottle, RedisLoginThrottle } from '../../src/security/throttle.js';
 
 let redis: Standalone;
 beforeAll(async () => {
@@ -62,6 +66,14 @@ describe.each(STORES)('login throttling (%s store)', (store) => {
       }
     });
 
+    it('a burst of parallel guesses gets no more tries than the limit (attempts count before argon2)', async () => {
+      const email = await register();
+      const results = await Promise.all(Array.from({ length: 12 }, () => login(email, 'wrong password')));
+      const statuses = results.map((r) => r.status).sort();
+      expect(statuses.filter((st) => st === 401)).toHaveLength(3);
+      expect(statuses.filter((st) => st === 429)).toHaveLength(9);
+    });
+
     it('counts failures against unknown accounts too', async () => {
       const ghost = uniqueEmail('ghost');
       for (let i = 0; i < 3; i++) expectError(await login(ghost, PASSWORD), 401, 'INVALID_CREDENTIALS');
@@ -103,6 +115,15 @@ describe.each(STORES)('login throttling (%s store)', (store) => {
       expect((await from('2001:db8::1').login(email, PASSWORD)).status).toBe(200);
     });
 
+    it('counts registrations against the client IP too (each costs an argon2 hash)', async () => {
+      const from = (ip: string) => new Browser(app.url, { 'x-forwarded-for': ip });
+      for (let i = 0; i < 5; i++) expect((await from('203.0.113.40').register(uniqueEmail(), PASSWORD)).status).toBe(201);
+      const before = await readMetric(app, 'auth_registrations_total', { outcome: 'throttled' });
+      expectThrottled(await from('203.0.113.40').register(uniqueEmail(), PASSWORD), 60);
+      expect(await readMetric(app, 'auth_registrations_total', { outcome: 'throttled' })).toBe(before + 1);
+      expect((await from('203.0.113.41').register(uniqueEmail(), PASSWORD)).status).toBe(201);
+    });
+
     it('takes the client IP from the last hop, so a spoofed leftmost X-Forwarded-For does not dodge the limit', async () => {
       const email = uniqueEmail();
       expect((await new Browser(app.url, { 'x-forwarded-for': '198.51.100.201' }).register(email, PASSWORD)).status).toBe(201);
@@ -110,5 +131,34 @@ describe.each(STORES)('login throttling (%s store)', (store) => {
       for (let i = 0; i < 5; i++) expect((await spoof(i).login(email, PASSWORD)).status).toBe(200);
       expectThrottled(await spoof(99).login(email, PASSWORD), 60);
     });
+  });
+});
+
+describe('throttle refund (Redis and memory, directly)', () => {
+  const limits = { windowMs: 60_000, maxFailuresPerAccount: 2, maxAttemptsPerIp: 1000 };
+  it.each(['memory', 'redis'] as const)('%s: a refunded attempt frees its place; a refund never goes below zero', async (kind) => {
+    const conn =
+      kind === 'redis'
+        ? createStandaloneConnection(
+            { url: redis.url, password: undefined, commandTimeoutMs: 500, connectTimeoutMs: 1000, waitReplicas: 0, waitTimeoutMs: 250 },
+            createLogger('silent'),
+            createMetrics({ defaultMetrics: false }),
+          )
+        : undefined;
+    await conn?.ready;
+    const t = conn ? new RedisLoginThrottle(conn, `refund${process.pid}:`, limits) : new MemoryLoginThrottle(limits);
+    try {
+      const account = uniqueEmail();
+      await t.refund(account); // nothing to give back: no negative credit
+      expect((await t.check(account, '192.0.2.1')).allowed).toBe(true);
+      expect((await t.check(account, '192.0.2.1')).allowed).toBe(true);
+      expect((await t.check(account, '192.0.2.1')).allowed).toBe(false);
+      await t.refund(account);
+      await t.refund(account);
+      expect((await t.check(account, '192.0.2.1')).allowed).toBe(true);
+      expect((await t.check(account, '192.0.2.1')).allowed).toBe(false);
+    } finally {
+      await conn?.close();
+    }
   });
 });

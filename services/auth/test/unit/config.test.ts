@@ -68,6 +68,7 @@ describe('loadConfig', () => {
       PUBLIC_ORIGIN: 'https://auth.example.com/some/path',
       SESSION_IDLE_TIMEOUT_SECONDS: '60',
       SESSION_ABSOLUTE_TIMEOUT_SECONDS: '60',
+      SESSION_TOUCH_INTERVAL_SECONDS: '30',
       TRUST_PROXY: 'yes',
     });
     expect(c.http.port).toBe(8080);
@@ -105,6 +106,8 @@ describe('loadConfig', () => {
     ['SESSION_KEYS', { NODE_ENV: 'production' }],
     ['SESSION_ABSOLUTE_TIMEOUT_SECONDS', { SESSION_IDLE_TIMEOUT_SECONDS: '600', SESSION_ABSOLUTE_TIMEOUT_SECONDS: '60' }],
     ['SESSION_IDLE_TIMEOUT_SECONDS', { SESSION_IDLE_TIMEOUT_SECONDS: '0' }],
+    ['SESSION_TOUCH_INTERVAL_SECONDS', { SESSION_IDLE_TIMEOUT_SECONDS: '60' }],
+    ['SESSION_TOUCH_INTERVAL_SECONDS', { SESSION_TOUCH_INTERVAL_SECONDS: '0' }],
     ['TRUST_PROXY', { TRUST_PROXY: 'maybe' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
     ['HTTP_BODY_LIMIT_BYTES', { HTTP_BODY_LIMIT_BYTES: '10' }],
