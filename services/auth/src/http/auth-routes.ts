@@ -107,14 +107,18 @@ export function authRoutes(d: AuthRouteDeps): Router {
 
   router.post('/login', cookieRoute, async (ctx) => {
     const body = parseBody(ctx, LoginBody);
+    let counted = false;
+    let passwordChecked = false;
     try {
       const decision = await d.throttle.check(body.email, ctx.ip);
       if (!decision.allowed) {
         d.metrics.logins.inc({ outcome: 'throttled' });
         throw new AppError('TOO_MANY_ATTEMPTS', { retryAfter: Math.ceil(decision.retryAfterMs / 1000) });
       }
+      counted = true;
       const user = await d.users.findByEmail(body.email);
       const verdict = await d.hasher.verify(user?.passwordHash, body.password);
+      passwordChecked = true;
       if (!user || !verdict.ok) {
         d.metrics.logins.inc({ outcome: 'invalid_credentials' });
         throw new AppError('INVALID_CREDENTIALS');
@@ -146,13 +150,11 @@ export function authRoutes(d: AuthRouteDeps): Router {
         csrfToken: d.sessions.csrf.issue(auth.id),
       };
     } catch (err) {
+      // An attempt that ended before its password was checked (shed as BUSY, a store error) is
+      // told to retry, and that must not use up its account's attempts.
+      if (counted && !passwordChecked) await d.throttle.refund(body.email).catch(() => {});
       if (err instanceof AppError) {
-        if (err.code === 'BUSY') {
-          d.metrics.logins.inc({ outcome: 'busy' });
-          // Shed before the password was checked: the client retries after Retry-After, and that
-          // must not use up its account's attempts.
-          await d.throttle.refund(body.email).catch(() => {});
-        }
+        if (err.code === 'BUSY') d.metrics.logins.inc({ outcome: 'busy' });
       } else {
         d.metrics.logins.inc({ outcome: 'error' });
       }
