@@ -89,7 +89,7 @@ export function authRoutes(d: AuthRouteDeps): Router {
         d.metrics.registrations.inc({ outcome: 'throttled' });
         throw new AppError('TOO_MANY_ATTEMPTS', { retryAfter: Math.ceil(decision.retryAfterMs / 1000) });
       }
-      const hash = await d.hasher.hash(body.password);
+      const hash = await d.hasher.hash(body.password, { background: true });
       user = await d.users.create(body.email, hash);
     } catch (err) {
       if (err instanceof EmailTakenError) {
@@ -97,7 +97,7 @@ export function authRoutes(d: AuthRouteDeps): Router {
         throw new AppError('EMAIL_TAKEN');
       }
       if (err instanceof AppError && err.code === 'TOO_MANY_ATTEMPTS') throw err;
-      d.metrics.registrations.inc({ outcome: 'error' });
+      d.metrics.registrations.inc({ outcome: err instanceof AppError && err.code === 'BUSY' ? 'busy' : 'error' });
       throw err;
     }
     d.metrics.registrations.inc({ outcome: 'success' });

@@ -23,9 +23,10 @@ export class Limiter {
     private readonly onQueueChange: (n: number) => void = () => {},
   ) {}
 
-  async run<T>(fn: () => Promise<T>): Promise<T> {
+  /** `queueShare` caps how much of the queue this caller may wait in (1 = all of it). */
+  async run<T>(fn: () => Promise<T>, queueShare = 1): Promise<T> {
     if (this.running >= this.max) {
-      if (this.waiting.length >= this.maxQueue) throw new AppError('BUSY', { retryAfter: 1 });
+      if (this.waiting.length >= Math.floor(this.maxQueue * queueShare)) throw new AppError('BUSY', { retryAfter: 1 });
       await new Promise<void>((resolve) => {
         this.waiting.push(resolve);
         this.onQueueChange(this.waiting.length);
@@ -66,7 +67,11 @@ export class PasswordHasher {
     this.limiter = new Limiter(concurrency.max, concurrency.maxQueue, (n) => metrics.hashQueue.set(n));
   }
 
-  hash(password: string): Promise<string> {
+  /**
+   * `background: true` (registration) may wait in a quarter of the queue only: hashes for new
+   * accounts, however many clients send them, always leave room for logins.
+   */
+  hash(password: string, opts: { background?: boolean } = {}): Promise<string> {
     return this.limiter.run(async () => {
       const end = this.metrics.hashDuration.startTimer({ op: 'hash' });
       try {
@@ -74,7 +79,7 @@ export class PasswordHasher {
       } finally {
         end();
       }
-    });
+    }, opts.background ? 0.25 : 1);
   }
 
   /**

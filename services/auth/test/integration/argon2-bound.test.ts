@@ -87,3 +87,33 @@ describe('argon2 concurrency bound (memory store, OWASP cost)', () => {
     expectError(await new Browser(app.url).login(email, PASSWORD), 429, 'TOO_MANY_ATTEMPTS');
   });
 });
+
+describe('argon2 queue: registrations leave room for logins (ARGON2_MAX_CONCURRENCY=1, ARGON2_MAX_QUEUE=4)', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startOn('memory', undefined, {
+      ARGON2_MEMORY_KIB: '19456',
+      ARGON2_TIME_COST: '2',
+      ARGON2_MAX_CONCURRENCY: '1',
+      ARGON2_MAX_QUEUE: '4',
+    });
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('a flood of registrations is shed with 503 BUSY while a login still gets its hash', async () => {
+    const { email } = await signedIn(app);
+    const busyBefore = await readMetric(app, 'auth_registrations_total', { outcome: 'busy' });
+    const flood = Array.from({ length: 8 }, (_, i) => new Browser(app.url).register(`flood-${i}-${Date.now()}@example.com`, PASSWORD));
+    const login = new Browser(app.url).login(email, PASSWORD);
+    const [registered, loggedIn] = await Promise.all([Promise.all(flood), login]);
+    expect(loggedIn.status).toBe(200);
+    const busy = registered.filter((r) => r.status === 503);
+    // One hashing, one waiting in its quarter of the queue; the rest refused at once.
+    expect(registered.filter((r) => r.status === 201).length).toBe(2);
+    expect(busy.length).toBe(6);
+    for (const r of busy) expectError(r, 503, 'BUSY');
+    expect(await readMetric(app, 'auth_registrations_total', { outcome: 'busy' })).toBe(busyBefore + 6);
+  });
+});
