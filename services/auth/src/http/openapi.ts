@@ -100,7 +100,7 @@ export function openApiDocument() {
           requestBody: { required: true, content: json(ref('RegisterBody')) },
           responses: {
             '201': { description: 'Created', content: json({ type: 'object', properties: { user: ref('User') } }) },
-            ...errorResponses(...common, 'EMAIL_TAKEN', 'CSRF_ORIGIN_MISMATCH', 'BUSY', 'STORE_UNAVAILABLE', 'WRITE_NOT_CONFIRMED'),
+            ...errorResponses(...common, 'EMAIL_TAKEN', 'CSRF_ORIGIN_MISMATCH', 'TOO_MANY_ATTEMPTS', 'BUSY', 'STORE_UNAVAILABLE', 'WRITE_NOT_CONFIRMED'),
           },
         },
       },
