@@ -8,12 +8,12 @@
  *   demo  [--report-dir reports]
  *   list
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MissingBinaryError, pidAlive } from '@session-auth/topology';
 import { startCluster, writeCurrent, type Cluster, type TopologyKind } from './cluster/index.js';
+import { prometheusAvailable } from './cluster/prometheus.js';
 import { experimentNames, experiments, getExperiment } from './experiments/catalog.js';
 import { runExperiment, type RunRecord } from './experiments/runner.js';
 import { LocalPlatform } from './platforms/local.js';
@@ -142,11 +142,6 @@ function readCmdline(pid: number): string {
   }
 }
 
-/** `prometheus` on PATH (or PROMETHEUS_BIN): the demo watches alerts only where it can. */
-function hasPrometheus(): boolean {
-  return spawnSync(process.env.PROMETHEUS_BIN ?? 'prometheus', ['--version'], { stdio: 'ignore' }).status === 0;
-}
-
 async function withLocalCluster<T>(
   topology: TopologyKind,
   replicas: number,
@@ -213,7 +208,8 @@ async function demo(args: ReturnType<typeof parse>['values']): Promise<number> {
     await active?.stop();
   });
   const runs: { record: RunRecord; href: string }[] = [];
-  const observe = hasPrometheus();
+  // The demo watches alerts only where it can.
+  const observe = prometheusAvailable();
   if (!observe) log('prometheus not found: the demo runs without recording alerts (apt-get install prometheus)');
   for (const topology of ['standalone', 'sentinel'] as const) {
     log(`=== demo: kill-primary on ${topology} (3 app replicas) ===`);

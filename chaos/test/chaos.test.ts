@@ -26,15 +26,24 @@ async function runOnce(
   rollbackDelayMs: number,
   observeMs: number,
   experiment: 'kill-primary' | 'restart-primary-empty' | 'restart-primary-empty-guarded' = 'kill-primary',
+  observe = false,
 ): Promise<{ record: RunRecord; pids: number[]; reportDir: string }> {
   // The cluster runs the compiled service; npm test builds it before vitest runs.
   if (!built) throw new Error('services/auth/dist/main.js is missing: run `npm run build` first (npm test does)');
   const dir = mkdtempSync(join(tmpdir(), `chaos-test-${topology}-`));
   dirs.push(dir);
-  const cluster = await startCluster({ topology, replicas: 1, runDir: join(dir, 'run') });
-  const pids = cluster.processes().filter((p) => p.kind !== 'ingress').map((p) => p.pid).filter((p): p is number => typeof p === 'number');
+  const cluster = await startCluster({ topology, replicas: 1, runDir: join(dir, 'run'), observe });
+  const pids = cluster.processes().filter((p) => p.kind !== 'ingress' && p.kind !== 'prometheus').map((p) => p.pid).filter((p): p is number => typeof p === 'number');
   try {
-    const record = await runExperiment({ platform: new LocalPlatform(cluster), experiment, users: 8, warmupMs: 1_000, rollbackDelayMs, observeMs });
+    const record = await runExperiment({
+      platform: new LocalPlatform(cluster),
+      experiment,
+      users: 8,
+      warmupMs: 1_000,
+      rollbackDelayMs,
+      observeMs,
+      prometheusUrl: cluster.prometheus?.url,
+    });
     const reportDir = join(dir, 'reports');
     writeRunReport(record, reportDir);
     return { record, pids, reportDir };
@@ -81,8 +90,8 @@ describe.sequential('kill-primary with real processes', () => {
     expect(pids.filter(pidAlive)).toEqual([]);
   }, 60_000);
 
-  it(`sentinel: writes recover within ${RECOVERY_TOLERANCE_MS} ms, zero acked sessions lost, zero revocations undone, zero hung`, async () => {
-    const { record, pids, reportDir } = await runOnce('sentinel', 3_000, 5_000);
+  it(`sentinel: writes recover within ${RECOVERY_TOLERANCE_MS} ms, zero acked sessions lost, zero revocations undone, zero hung; the failover alert fires`, async () => {
+    const { record, pids, reportDir } = await runOnce('sentinel', 3_000, 5_000, 'kill-primary', true);
     const f = record.trials[0]!.figures;
     expect(record.hypothesisBefore.pass).toBe(true);
     expect(f.switchMs).not.toBeNull();
@@ -97,6 +106,10 @@ describe.sequential('kill-primary with real processes', () => {
     expect(record.hypothesisAfter?.pass).toBe(true);
     expect(record.verdict, record.verdictReasons.join('\n')).toBe('pass');
     assertReports(reportDir, record);
+    // A real Prometheus with the chart's rules saw the failover: the alert without a `for:` fired.
+    const failover = record.alerts?.find((a) => a.alert === 'RedisFailoverHappened');
+    expect(failover, JSON.stringify(record.alerts)).toMatchObject({ state: 'firing', severity: 'info' });
+    expect(failover!.firstFiringAt!).toBeGreaterThan(record.trials[0]!.fault.at);
     expect(pids.length).toBe(7); // 3 redis + 3 sentinels + 1 app
     expect(pids.filter(pidAlive)).toEqual([]);
   }, 75_000);

@@ -24,9 +24,15 @@ export class MissingPrometheusError extends Error {
   }
 }
 
+const binary = (): string => process.env.PROMETHEUS_BIN ?? 'prometheus';
+
+/** `prometheus` on PATH (or PROMETHEUS_BIN). */
+export function prometheusAvailable(): boolean {
+  return spawnSync(binary(), ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
 export async function startPrometheus(opts: { dir: string; targets: string[]; ruleFiles: string[] }): Promise<PrometheusHandle> {
-  const binary = process.env.PROMETHEUS_BIN ?? 'prometheus';
-  if (spawnSync(binary, ['--version'], { stdio: 'ignore' }).status !== 0) throw new MissingPrometheusError();
+  if (!prometheusAvailable()) throw new MissingPrometheusError();
   mkdirSync(opts.dir, { recursive: true });
   const config = {
     global: { scrape_interval: '1s', evaluation_interval: '1s' },
@@ -39,7 +45,7 @@ export async function startPrometheus(opts: { dir: string; targets: string[]; ru
   const port = await freePort();
   const fd = openSync(logFile, 'a');
   const child: ChildProcess = spawn(
-    binary,
+    binary(),
     [`--config.file=${configFile}`, `--storage.tsdb.path=${join(opts.dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
     { stdio: ['ignore', fd, fd] },
   );

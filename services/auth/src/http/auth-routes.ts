@@ -80,15 +80,15 @@ export function authRoutes(d: AuthRouteDeps): Router {
       d.metrics.registrations.inc({ outcome: 'invalid' });
       throw err;
     }
+    // A registration costs an argon2 hash from the pool logins use: it counts against the
+    // client's attempts, or one client could fill the hash queue and turn logins into 503s.
+    const decision = await d.throttle.checkIp(ctx.ip);
+    if (!decision.allowed) {
+      d.metrics.registrations.inc({ outcome: 'throttled' });
+      throw new AppError('TOO_MANY_ATTEMPTS', { retryAfter: Math.ceil(decision.retryAfterMs / 1000) });
+    }
     let user: User;
     try {
-      // A registration costs an argon2 hash from the pool logins use: it counts against the
-      // client's attempts, or one client could fill the hash queue and turn logins into 503s.
-      const decision = await d.throttle.checkIp(ctx.ip);
-      if (!decision.allowed) {
-        d.metrics.registrations.inc({ outcome: 'throttled' });
-        throw new AppError('TOO_MANY_ATTEMPTS', { retryAfter: Math.ceil(decision.retryAfterMs / 1000) });
-      }
       const hash = await d.hasher.hash(body.password, { background: true });
       user = await d.users.create(body.email, hash);
     } catch (err) {
@@ -96,7 +96,6 @@ export function authRoutes(d: AuthRouteDeps): Router {
         d.metrics.registrations.inc({ outcome: 'email_taken' });
         throw new AppError('EMAIL_TAKEN');
       }
-      if (err instanceof AppError && err.code === 'TOO_MANY_ATTEMPTS') throw err;
       d.metrics.registrations.inc({ outcome: err instanceof AppError && err.code === 'BUSY' ? 'busy' : 'error' });
       throw err;
     }

@@ -63,7 +63,10 @@ export async function waitForReplicas(
 }
 
 /** Options for every data-node client: bounded connect, bounded commands, no offline queue. */
-export function nodeClientOptions(s: RedisSettings, target: { url: string } | { host: string; port: number }) {
+export function nodeClientOptions(
+  s: { readonly password?: string | undefined; readonly connectTimeoutMs: number },
+  target: { url: string } | { host: string; port: number },
+) {
   return {
     ...('url' in target ? { url: target.url } : { socket: { host: target.host, port: target.port } }),
     ...(s.password ? { password: s.password } : {}),
@@ -126,25 +129,33 @@ interface Resettable {
  */
 export function deadlineExec(
   client: Resettable & { sendCommand(args: string[]): Promise<unknown> },
-  timeoutMs: number,
-  onReset: () => void,
-  after = 3,
+  opts: {
+    /** The bound of one call; a function where it depends on the command (a blocking XREAD). */
+    timeoutMs: number | ((args: string[]) => number);
+    onReset: () => void;
+    /** Missed deadlines in a row that reset the connection. */
+    after?: number;
+    /** False once the owner has closed the connection: no reconnect then. */
+    canReset?: () => boolean;
+  },
 ): RedisExec {
+  const after = opts.after ?? 3;
+  const bound = typeof opts.timeoutMs === 'number' ? () => opts.timeoutMs as number : opts.timeoutMs;
   let generation = 0;
   let missed = 0;
   return {
     send: (args) => {
       const gen = generation;
-      return withDeadline(args[0] ?? 'command', timeoutMs, client.sendCommand(args)).then(
+      return withDeadline(args[0] ?? 'command', bound(args), client.sendCommand(args)).then(
         (reply) => {
           if (gen === generation) missed = 0;
           return reply as never;
         },
         (err: unknown) => {
-          if (err instanceof StoreError && err.kind === 'timeout' && gen === generation && ++missed >= after) {
+          if (err instanceof StoreError && err.kind === 'timeout' && gen === generation && ++missed >= after && (opts.canReset?.() ?? true)) {
             generation++;
             missed = 0;
-            onReset();
+            opts.onReset();
             try {
               client.destroy();
             } catch {
@@ -193,7 +204,10 @@ export function createStandaloneConnection(s: RedisSettings, logger: Logger, met
 
   // A hung server (SIGSTOP, a stuck disk) or a half-open connection never answers: every call
   // gets an end-to-end deadline, and the connection is reset when calls keep missing it.
-  const exec = deadlineExec(client, s.commandTimeoutMs, () => logger.warn('redis: commands keep missing their deadline, reconnecting'));
+  const exec = deadlineExec(client, {
+    timeoutMs: s.commandTimeoutMs,
+    onReset: () => logger.warn('redis: commands keep missing their deadline, reconnecting'),
+  });
 
   const pool =
     s.waitReplicas > 0

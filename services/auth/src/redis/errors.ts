@@ -17,7 +17,8 @@ export function classifyRedisError(op: string, err: unknown): StoreError {
     /ClientOffline|ClientClosed|SocketClosedUnexpectedly|ConnectionTimeout|ReconnectStrategy|RootNodesUnavailable|Disconnects/.test(
       name,
     ) ||
-    /offline|closed|ECONNREFUSED|ECONNRESET|EPIPE|ENOTFOUND|EHOSTUNREACH|queue is full|No .*(master|node)/i.test(msg) ||
+    // node-redis's own errors mostly keep the name "Error": their messages tell them apart.
+    /offline|closed|Disconnects client|ECONNREFUSED|ECONNRESET|EPIPE|ENOTFOUND|EHOSTUNREACH|queue is full|No .*(master|node)/i.test(msg) ||
     e?.code === 'ECONNREFUSED'
   ) {
     kind = 'unavailable';

@@ -95,9 +95,10 @@ export function createSentinelConnection(s: SentinelSettings, logger: Logger, me
     const pool = s.waitReplicas > 0 ? makePool(opts, { minimum: 1, maximum: 4, acquireTimeout: s.commandTimeoutMs }) : undefined;
     pool?.on('error', () => {});
     pool?.connect().catch(() => {});
-    const exec = deadlineExec(client as unknown as Parameters<typeof deadlineExec>[0], s.commandTimeoutMs, () =>
-      log.warn({ primary: addr }, 'redis primary: commands keep missing their deadline, reconnecting'),
-    );
+    const exec = deadlineExec(client as unknown as Parameters<typeof deadlineExec>[0], {
+      timeoutMs: s.commandTimeoutMs,
+      onReset: () => log.warn({ primary: addr }, 'redis primary: commands keep missing their deadline, reconnecting'),
+    });
     return { addr, client, pool, exec };
   };
 

@@ -4,7 +4,7 @@ import type { Counter } from 'prom-client';
 import type { Metrics } from '../observability/metrics.js';
 import type { Logger } from '../observability/logger.js';
 import { StoreError } from '../errors.js';
-import { reconnectDelay } from '../redis/connection.js';
+import { deadlineExec, nodeClientOptions, reconnectDelay } from '../redis/connection.js';
 import { classifyRedisError } from '../redis/errors.js';
 import { withDeadline } from '../redis/deadline.js';
 import { runScript, type RedisExec } from '../redis/exec.js';
@@ -101,9 +101,8 @@ export class ReplicatedSessionStore implements SessionStore {
   private resolveReady!: () => void;
   private readonly keys: ReplicationKeys;
   private readonly base: string[];
-  private reader: { destroy(): void; sendCommand(args: string[]): Promise<unknown> };
+  private readonly reader: { destroy(): void; connect(): Promise<unknown>; sendCommand(args: string[]): Promise<unknown> };
   private readonly readerExec: RedisExec;
-  private readonly newReader: () => ReplicatedSessionStore['reader'];
   private readonly writer: RedisExec;
   private readonly ownWriter: { destroy(): void } | undefined;
   private readonly epochCandidate = randomBytes(9).toString('base64url');
@@ -118,7 +117,7 @@ export class ReplicatedSessionStore implements SessionStore {
   private readonly resyncs: Counter<'reason'> | undefined;
   private lastErrorLog = 0;
   /** Figures for tests and the bench. */
-  readonly stats = { resyncs: 0, loads: 0, lastLoadMs: 0, lastLoadSessions: 0, readerErrors: 0 };
+  readonly stats = { resyncs: 0, loads: 0, lastLoadMs: 0, lastLoadSessions: 0, readerErrors: 0, readerResets: 0 };
 
   constructor(private readonly opts: ReplicatedStoreOptions) {
     this.now = opts.now ?? Date.now;
@@ -131,50 +130,33 @@ export class ReplicatedSessionStore implements SessionStore {
     this.base = baseKeys(this.keys);
     this.ready = new Promise((r) => (this.resolveReady = r));
 
-    const clientOptions = (timeout: number) => ({
-      url: opts.redis.url,
-      ...(opts.redis.password ? { password: opts.redis.password } : {}),
-      socket: { connectTimeout: opts.redis.connectTimeoutMs, reconnectStrategy: reconnectDelay },
-      disableOfflineQueue: true,
-      commandOptions: { timeout },
+    const clientOptions = nodeClientOptions(opts.redis, { url: opts.redis.url });
+    // The reader blocks in XREAD, so it has its own connection. A hung server (SIGSTOP, a dead
+    // link) is bounded by the deadline, and the reader connection is reset at the first miss:
+    // nothing may queue behind a lost reply on the connection the replica's view depends on.
+    const reader = createClient(clientOptions);
+    reader.on('error', (err: Error) => this.logError('replication reader error', err));
+    reader.connect().catch(() => {});
+    this.reader = reader as unknown as ReplicatedSessionStore['reader'];
+    this.readerExec = deadlineExec(this.reader, {
+      timeoutMs: (args) => (args[0] === 'XREAD' ? this.blockMs : 0) + opts.redis.commandTimeoutMs,
+      after: 1,
+      canReset: () => !this.closed,
+      onReset: () => this.stats.readerResets++,
     });
-    // The reader blocks in XREAD, so it has its own connection. node-redis's command timeout stops
-    // once a command is written, so a hung server (SIGSTOP, a dead link) is bounded here instead:
-    // past the deadline the reader connection is replaced, nothing queues behind a lost reply.
-    this.newReader = () => {
-      const c = createClient(clientOptions(this.blockMs + opts.redis.commandTimeoutMs));
-      c.on('error', (err: Error) => this.logError('replication reader error', err));
-      c.connect().catch(() => {});
-      return c as unknown as ReplicatedSessionStore['reader'];
-    };
-    this.reader = this.newReader();
-    this.readerExec = {
-      send: async (args) => {
-        const bound = (args[0] === 'XREAD' ? this.blockMs : 0) + opts.redis.commandTimeoutMs;
-        const client = this.reader;
-        try {
-          return (await withDeadline(args[0] ?? 'command', bound, client.sendCommand(args))) as never;
-        } catch (err) {
-          if (err instanceof StoreError && err.kind === 'timeout' && client === this.reader && !this.closed) {
-            this.reader = this.newReader();
-            try {
-              client.destroy();
-            } catch {
-              // Already closed.
-            }
-          }
-          throw err;
-        }
-      },
-    };
     if (opts.writer) {
       this.writer = opts.writer;
     } else {
-      const w = createClient(clientOptions(opts.redis.commandTimeoutMs));
+      const w = createClient(clientOptions);
       w.on('error', () => {});
       w.connect().catch(() => {});
       this.ownWriter = w;
-      this.writer = { send: (args) => w.sendCommand(args) as Promise<never> };
+      // write() bounds every call end to end; this resets a connection that keeps missing it.
+      this.writer = deadlineExec(w as unknown as ReplicatedSessionStore['reader'], {
+        timeoutMs: opts.redis.commandTimeoutMs,
+        canReset: () => !this.closed,
+        onReset: () => this.logError('replication writer', new Error('commands keep missing their deadline, reconnecting')),
+      });
     }
 
     if (opts.metrics) {

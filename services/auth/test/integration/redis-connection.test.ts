@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Standalone } from '@session-auth/topology';
 import { createClient } from 'redis';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createStandaloneConnection, deadlineExec, type RedisConnection } from '../../src/redis/connection.js';
+import { createStandaloneConnection, deadlineExec, nodeClientOptions, type RedisConnection } from '../../src/redis/connection.js';
 import { classifyRedisError } from '../../src/redis/errors.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
@@ -42,13 +42,36 @@ async function timersCreatedBy(fn: () => Promise<unknown>): Promise<number> {
 }
 
 describe('Redis connection', () => {
+  it('bounds what queues on a hung connection, and classifies both refusals as unavailable', async () => {
+    const c = await withRedis();
+    const client = createClient(nodeClientOptions({ connectTimeoutMs: 1000 }, { url: c.url }));
+    client.on('error', () => {});
+    await client.connect();
+    try {
+      await c.redis.pause();
+      const sent = Array.from({ length: 10_050 }, () => client.sendCommand(['PING']).then(() => 'ok', (err: unknown) => classifyRedisError('ping', err)));
+      // Beyond commandsQueueMaxLength node-redis refuses at once instead of queueing.
+      await sleep(100);
+      client.destroy(); // what a reset does: everything still queued fails
+      const outcomes = await Promise.all(sent);
+      const refused = outcomes.filter((o): o is ReturnType<typeof classifyRedisError> => o !== 'ok');
+      expect(refused).toHaveLength(10_050);
+      expect(refused.filter((e) => /queue is full/i.test(e.message)).length).toBe(50);
+      expect(new Set(refused.map((e) => e.kind))).toEqual(new Set(['unavailable']));
+    } finally {
+      await c.redis.resume();
+      await c.stop();
+    }
+  });
+
+
   it('resets a connection whose commands keep missing the deadline, once per burst, and recovers', async () => {
     const c = await withRedis();
     let resets = 0;
     const client = createClient({ url: c.url, disableOfflineQueue: true, commandOptions: { timeout: 0 } });
     client.on('error', () => {});
     await client.connect();
-    const exec = deadlineExec(client as unknown as Parameters<typeof deadlineExec>[0], 200, () => resets++);
+    const exec = deadlineExec(client as unknown as Parameters<typeof deadlineExec>[0], { timeoutMs: 200, onReset: () => resets++ });
     try {
       expect(await exec.send(['PING'])).toBe('PONG');
       await c.redis.pause();

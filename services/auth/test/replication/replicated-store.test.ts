@@ -165,6 +165,32 @@ describe('replicated session store: two replicas on one Redis', () => {
     expect(metrics).toMatch(/session_replication_lag_seconds 0\b/);
   });
 
+  it('Redis hung (SIGSTOP): B validates from memory, its reader is reset once it misses the deadline, and it catches up after SIGCONT', async () => {
+    const before = { id: id(), r: record(`u-${id()}`) };
+    await a.create(before.id, before.r, OPTS);
+    await within(BOUND_MS, async () => (await b.get(before.id)) !== null);
+    const resets = b.stats.readerResets;
+    await redis.redis.pause();
+    try {
+      // The reader's XREAD bound is blockMs + commandTimeoutMs = 1 s: wait past it.
+      await sleep(1_500);
+      expect(await b.get(before.id)).toEqual(before.r);
+      expect(b.stats.readerResets).toBeGreaterThan(resets);
+    } finally {
+      await redis.redis.resume();
+    }
+    const after = { id: id(), r: record(`u-${id()}`) };
+    await within(BOUND_MS * 2, async () => {
+      try {
+        await a.create(after.id, after.r, OPTS);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    await within(BOUND_MS * 2, async () => (await b.get(after.id)) !== null);
+  });
+
   it('Redis killed: B keeps validating from memory, writes fail fast with a 503-kind error; restarted: writes resume and B catches up', async () => {
     const user = `u-${id()}`;
     const existing = id();
