@@ -1,10 +1,16 @@
-// Locates the k6 binary (Node side: used by run-load.ts and test/k6).
-import { findGoTool, requireGoTool } from '../scripts/go-tools.js';
+// Locates the k6 binary for `npm run load`. k6 is the user's own install (Grafana's packages, or
+// grafana/setup-k6-action in a workflow); this project never fetches or builds it.
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 
-export function findK6(): string | undefined {
-  return findGoTool('k6', 'K6_BIN');
-}
+export const K6_INSTALL_HINT =
+  'k6 is not installed: install it from Grafana (https://grafana.com/docs/k6/latest/set-up/install-k6/), or set K6_BIN to its path';
 
-export function requireK6(): string {
-  return requireGoTool('k6', 'K6_BIN', 'scripts/install-k6.sh (`go install go.k6.io/k6@v1.8.1`)');
+export function findK6(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.K6_BIN) return existsSync(env.K6_BIN) ? env.K6_BIN : undefined;
+  return (env.PATH ?? '')
+    .split(delimiter)
+    .filter(Boolean)
+    .map((dir) => join(dir, 'k6'))
+    .find((p) => existsSync(p));
 }

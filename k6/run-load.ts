@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { requireK6 } from './find-k6.js';
+import { findK6, K6_INSTALL_HINT } from './find-k6.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 /** The running local cluster's ingress, so `npm run up` then `npm run load` needs no flags. */
@@ -19,12 +19,17 @@ function localClusterUrl(): string | undefined {
     return undefined;
   }
 }
+// k6 first: without it nothing below can run, and its absence is the likeliest first failure.
+const k6 = findK6();
+if (!k6) {
+  console.error(`[load] ${K6_INSTALL_HINT}`);
+  process.exit(127);
+}
 const baseUrl = process.env.BASE_URL ?? localClusterUrl();
 if (!baseUrl) {
   console.error('[load] no BASE_URL and no running local cluster: start one with `npm run up` or set BASE_URL');
   process.exit(2);
 }
-const k6 = requireK6();
 const dir = mkdtempSync(join(tmpdir(), 'session-auth-load-'));
 const summaryPath = join(dir, 'summary.json');
 const script = join(here, process.env.K6_SCENARIO ?? 'steady.ts');

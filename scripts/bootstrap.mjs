@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-// Makes a fresh clone runnable: installs npm dependencies when node_modules is missing or older
-// than the lockfile, and (with --redis) makes sure redis-server and redis-sentinel exist,
-// installing them with apt-get when running as root, or saying exactly what to run otherwise.
+// Makes a fresh clone runnable, so that each README command installs what it needs itself:
+// - npm dependencies (`npm ci`) when node_modules is missing or older than the lockfile;
+// - Debian packages named by flags (--redis: redis-server + redis-sentinel, --prometheus), with
+//   apt-get when running as root, else one line saying exactly what to run;
+// - Go-built tools named by flags (--helm, --actionlint): `go install` of a pinned version
+//   through scripts/install-*.sh (idempotent, quiet when already there).
 // Only Node built-ins here: this runs before any dependency is installed.
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
@@ -32,18 +35,32 @@ function has(bin) {
   return spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status === 0;
 }
 
-if (args.has('--redis')) {
-  const missing = ['redis-server', 'redis-sentinel'].filter((b) => !has(b));
-  const extra = args.has('--prometheus') && !has('promtool') ? ['prometheus'] : [];
-  const pkgs = [...missing, ...extra];
-  if (pkgs.length) {
-    const isRoot = process.getuid?.() === 0;
-    if (!isRoot || !has('apt-get')) {
-      console.error(`[bootstrap] missing ${pkgs.join(', ')}: install with  sudo apt-get install -y ${pkgs.join(' ')}`);
-      process.exit(1);
-    }
-    say(`installing ${pkgs.join(', ')} with apt-get`);
-    run('apt-get', ['update', '-qq']);
-    run('apt-get', ['install', '-y', '-qq', ...pkgs], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+// flag -> [binary that proves it is installed, Debian package]
+const DEBIAN = {
+  '--redis': [['redis-server', 'redis-server'], ['redis-sentinel', 'redis-sentinel']],
+  '--prometheus': [['promtool', 'prometheus']],
+};
+const pkgs = Object.entries(DEBIAN)
+  .filter(([flag]) => args.has(flag))
+  .flatMap(([, needs]) => needs.filter(([bin]) => !has(bin)).map(([, pkg]) => pkg));
+if (pkgs.length) {
+  const isRoot = process.getuid?.() === 0;
+  if (!isRoot || !has('apt-get')) {
+    console.error(`[bootstrap] missing ${pkgs.join(', ')}: install with  sudo apt-get install -y ${pkgs.join(' ')}`);
+    process.exit(1);
   }
+  say(`installing ${pkgs.join(', ')} with apt-get`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  run('apt-get', ['update', '-qq'], { env });
+  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], { env });
+}
+
+// Go-built tools: scripts/install-NAME.sh pins the version and is a no-op when the tool exists.
+for (const tool of ['helm', 'actionlint']) {
+  if (!args.has(`--${tool}`)) continue;
+  if (!has('go') && !has(tool)) {
+    console.error(`[bootstrap] missing ${tool}, and go is not installed to build it: install Go (https://go.dev/doc/install), or put ${tool} on PATH`);
+    process.exit(1);
+  }
+  run('bash', [join(root, 'scripts', `install-${tool}.sh`)], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
