@@ -4,6 +4,7 @@
 import { fmtMs, type Bucket, type Figures } from '../figures.js';
 import type { RunRecord, TrialRecord } from '../experiments/runner.js';
 import { alertTimes } from '../alerts.js';
+import { FIGURE_LABEL, isDurationFigure, textWidth } from './labels.js';
 
 export const esc = (s: unknown): string =>
   String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
@@ -29,45 +30,143 @@ export function trialMarkers(trial: TrialRecord): Marker[] {
   return m;
 }
 
-export function timelineSvg(buckets: Bucket[], markers: Marker[], opts: { width?: number; height?: number; title?: string } = {}): string {
-  const W = opts.width ?? 1100;
-  const H = opts.height ?? 330;
-  const L = 52;
-  const R = 58;
-  const T = 100;
-  const B = 42;
-  const pw = W - L - R;
-  const ph = H - T - B;
-  if (buckets.length === 0) return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="60"><text x="10" y="30">no samples</text></svg>`;
-  const bucketMs = buckets.length > 1 ? (buckets[1] as Bucket).t - (buckets[0] as Bucket).t : 100;
-  const t0 = Math.min((buckets[0] as Bucket).t, ...markers.map((m) => m.t));
-  const t1 = Math.max((buckets[buckets.length - 1] as Bucket).t + bucketMs, ...markers.map((m) => m.t + bucketMs));
-  const x = (t: number): number => L + ((t - t0) / (t1 - t0)) * pw;
-  const maxCount = Math.max(1, ...buckets.map((b) => b.ok + b.failed));
-  const yc = (n: number): number => T + ph - (n / maxCount) * ph;
-  const maxLat = Math.max(100, ...buckets.map((b) => b.max ?? 0));
+/** Geometry shared by every timeline, in SVG user units (the SVG scales to its container). */
+export const CHART = { width: 1100, left: 52, right: 58, plotHeight: 200, bottom: 42, labelTop: 24, rowHeight: 14, fontSize: 11 } as const;
+const LABEL_PAD = 3; // text starts this far right of its marker line
+const LABEL_GAP = 8; // min horizontal gap between two labels in one row
+
+/** One scale for several charts: same time range, request and latency axes, same label area. */
+export interface ChartDomain {
+  t0: number;
+  t1: number;
+  bucketMs: number;
+  maxCount: number;
+  latTop: number;
+  /** rows of marker labels above the plot (the most any of the charts needs) */
+  labelRows: number;
+}
+
+export interface ChartSeries {
+  buckets: Bucket[];
+  markers: Marker[];
+}
+
+/** A placed marker label: its text's box (top/bottom of its row) and the marker line at `x`. */
+export interface LabelBox {
+  marker: Marker;
+  text: string;
+  x: number;
+  left: number;
+  right: number;
+  top: number;
+  bottom: number;
+  row: number;
+}
+
+export const markerText = (m: Marker): string => `${m.label} (${(m.t / 1000).toFixed(2)}s)`;
+
+/**
+ * Lays marker labels out in rows above the plot so that no two labels overlap and no marker line
+ * crosses another marker's label. Markers go in time order, each into the first row where
+ *  - it keeps LABEL_GAP from every label already in that row,
+ *  - no line of a marker labelled in a row above runs through it (those lines pass this row), and
+ *  - its own line, which runs down from its row to the plot, crosses no label in a row below.
+ * Every label starts just right of its own line, so the lines of earlier markers lie left of it:
+ * a new row below all the others always fits, and the loop ends for any number of markers.
+ */
+export function layoutMarkerLabels(markers: Marker[], xOf: (t: number) => number, opts: { top?: number; rowHeight?: number; fontSize?: number } = {}): LabelBox[] {
+  const top = opts.top ?? CHART.labelTop;
+  const rowHeight = opts.rowHeight ?? CHART.rowHeight;
+  const fontSize = opts.fontSize ?? CHART.fontSize;
+  const placed: LabelBox[] = [];
+  const ordered = markers.map((m, i) => ({ m, i })).sort((a, b) => a.m.t - b.m.t || a.i - b.i);
+  for (const { m } of ordered) {
+    const text = markerText(m);
+    const x = xOf(m.t);
+    const left = x + LABEL_PAD;
+    const right = left + textWidth(text, fontSize);
+    const fits = (row: number): boolean =>
+      placed.every((p) => {
+        if (p.row === row) return right + LABEL_GAP <= p.left || p.right + LABEL_GAP <= left;
+        if (p.row < row) return p.x < left - 1 || p.x > right + 1;
+        return x < p.left - 1 || x > p.right + 1;
+      });
+    let row = 0;
+    while (!fits(row)) row += 1;
+    placed.push({ marker: m, text, x, left, right, top: top + row * rowHeight, bottom: top + (row + 1) * rowHeight, row });
+  }
+  return placed;
+}
+
+const plotWidth = (): number => CHART.width - CHART.left - CHART.right;
+const xScale = (d: Pick<ChartDomain, 't0' | 't1'>) => (t: number): number => CHART.left + ((t - d.t0) / (d.t1 - d.t0)) * plotWidth();
+
+/**
+ * The domain that fits all these charts: the union of their time ranges (widened on the right
+ * until every label fits inside the picture), the largest request count and latency, and the
+ * most label rows any of them needs. Charts drawn with one domain compare at a glance.
+ */
+export function chartDomain(series: ChartSeries[]): ChartDomain {
+  const all = series.flatMap((s) => s.buckets);
+  const markers = series.flatMap((s) => s.markers);
+  const withBuckets = series.find((s) => s.buckets.length > 1)?.buckets;
+  const bucketMs = withBuckets ? (withBuckets[1] as Bucket).t - (withBuckets[0] as Bucket).t : 100;
+  const times = [...all.map((b) => b.t), ...markers.map((m) => m.t)];
+  const t0 = times.length ? Math.min(...times) : 0;
+  let t1 = times.length ? Math.max(...all.map((b) => b.t + bucketMs), ...markers.map((m) => m.t + bucketMs)) : 1000;
+  if (t1 <= t0) t1 = t0 + 1000;
+  // Room on the right for every label that starts at its marker (it may use the right margin).
+  for (const m of markers) {
+    const room = (CHART.width - 4 - LABEL_PAD - textWidth(markerText(m)) - CHART.left) / plotWidth();
+    const frac = Math.max(0.2, room);
+    if (m.t > t0 && (m.t - t0) / (t1 - t0) > frac) t1 = t0 + (m.t - t0) / frac;
+  }
+  const maxCount = Math.max(1, ...all.map((b) => b.ok + b.failed));
+  const maxLat = Math.max(100, ...all.map((b) => b.max ?? 0));
   const latTop = maxLat <= 500 ? 500 : maxLat <= 1000 ? 1000 : maxLat <= 3000 ? 3000 : Math.ceil(maxLat / 1000) * 1000;
-  const yl = (ms: number): number => T + ph - (Math.min(ms, latTop) / latTop) * ph;
-  const bw = Math.max(1, (bucketMs / (t1 - t0)) * pw - 0.5);
-  const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="system-ui, sans-serif" font-size="11">`);
+  const x = xScale({ t0, t1 });
+  const labelRows = Math.max(1, ...series.map((s) => 1 + Math.max(-1, ...layoutMarkerLabels(s.markers, x).map((b) => b.row))));
+  return { t0, t1, bucketMs, maxCount, latTop, labelRows };
+}
+
+/** Seconds between x ticks: the smallest step that keeps at most ~25 ticks. */
+function tickStepMs(spanMs: number): number {
+  for (const s of [1, 2, 5, 10, 15, 30, 60, 120, 300, 600]) if (spanMs / (s * 1000) <= 25) return s * 1000;
+  return Math.ceil(spanMs / 25 / 60_000) * 60_000;
+}
+
+export function timelineSvg(buckets: Bucket[], markers: Marker[], opts: { title?: string; domain?: ChartDomain } = {}): string {
+  const d = opts.domain ?? chartDomain([{ buckets, markers }]);
+  const { width: W, left: L, plotHeight: ph } = CHART;
+  const pw = plotWidth();
+  const T = CHART.labelTop + d.labelRows * CHART.rowHeight + 6;
+  const H = T + ph + CHART.bottom;
+  const svgOpen = (h: number): string =>
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${h}" width="100%" preserveAspectRatio="xMinYMin meet" style="display:block;width:100%;height:auto" font-family="system-ui, sans-serif" font-size="${CHART.fontSize}" role="img"${opts.title ? ` aria-label="${esc(opts.title)}"` : ''}>`;
+  if (buckets.length === 0) return `${svgOpen(60)}<text x="10" y="30">no samples</text></svg>`;
+  const x = xScale(d);
+  const yc = (n: number): number => T + ph - (n / d.maxCount) * ph;
+  const yl = (ms: number): number => T + ph - (Math.min(ms, d.latTop) / d.latTop) * ph;
+  const bw = Math.max(1, (d.bucketMs / (d.t1 - d.t0)) * pw - 0.5);
+  const parts: string[] = [svgOpen(H)];
   parts.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="#fff"/>`);
   if (opts.title) parts.push(`<text x="${L}" y="14" font-size="13" font-weight="600">${esc(opts.title)}</text>`);
-  // grid + x ticks every second
-  for (let s = Math.ceil(t0 / 1000) * 1000; s <= t1; s += 1000) {
+  // grid + x ticks
+  const step = tickStepMs(d.t1 - d.t0);
+  for (let s = Math.ceil(d.t0 / step) * step; s <= d.t1; s += step) {
     parts.push(`<line x1="${x(s).toFixed(1)}" y1="${T}" x2="${x(s).toFixed(1)}" y2="${T + ph}" stroke="#eee"/>`);
     parts.push(`<text x="${x(s).toFixed(1)}" y="${T + ph + 14}" text-anchor="middle" fill="#555">${s / 1000}</text>`);
   }
   parts.push(`<text x="${L + pw / 2}" y="${H - 6}" text-anchor="middle" fill="#333">seconds since the kill</text>`);
   // left axis: requests per bucket
   for (const frac of [0, 0.5, 1]) {
-    const n = Math.round(maxCount * frac);
+    const n = Math.round(d.maxCount * frac);
     parts.push(`<text x="${L - 6}" y="${yc(n) + 4}" text-anchor="end" fill="#555">${n}</text>`);
   }
-  parts.push(`<text transform="translate(12 ${T + ph / 2}) rotate(-90)" text-anchor="middle" fill="#333">requests / ${bucketMs} ms</text>`);
+  parts.push(`<text transform="translate(12 ${T + ph / 2}) rotate(-90)" text-anchor="middle" fill="#333">requests / ${d.bucketMs} ms</text>`);
   // right axis: latency
   for (const frac of [0, 0.5, 1]) {
-    const ms = latTop * frac;
+    const ms = d.latTop * frac;
     parts.push(`<text x="${L + pw + 6}" y="${yl(ms) + 4}" fill="#1565c0">${ms >= 1000 ? `${ms / 1000}s` : `${ms}ms`}</text>`);
   }
   parts.push(`<text transform="translate(${W - 8} ${T + ph / 2}) rotate(90)" text-anchor="middle" fill="#1565c0">latency (p50, max)</text>`);
@@ -90,24 +189,14 @@ export function timelineSvg(buckets: Bucket[], markers: Marker[], opts: { width?
   // axes
   parts.push(`<line x1="${L}" y1="${T + ph}" x2="${L + pw}" y2="${T + ph}" stroke="#333"/>`);
   parts.push(`<line x1="${L}" y1="${T}" x2="${L}" y2="${T + ph}" stroke="#333"/>`);
-  // markers: each label goes to the first row where it does not overlap the previous label there
-  const ROWS = 6;
-  const rowEnds: number[] = Array.from({ length: ROWS }, () => Number.NEGATIVE_INFINITY);
-  for (const m of [...markers].sort((a, b) => a.t - b.t)) {
-    const text = `${m.label} (${(m.t / 1000).toFixed(2)}s)`;
-    const w = text.length * 5.8;
-    const mxn = x(m.t);
-    const anchorEnd = mxn + w > W - 4;
-    const left = anchorEnd ? mxn - w : mxn;
-    let row = rowEnds.findIndex((end) => end + 6 <= left);
-    if (row < 0) row = rowEnds.indexOf(Math.min(...rowEnds));
-    rowEnds[row] = left + w;
-    const ly = 30 + row * 11;
-    const mx = mxn.toFixed(1);
-    parts.push(`<line x1="${mx}" y1="${ly + 2}" x2="${mx}" y2="${T + ph}" stroke="${m.color}" stroke-width="1.2" stroke-dasharray="4 3"/>`);
-    parts.push(`<text x="${mx}" y="${ly}" fill="${m.color}" text-anchor="${anchorEnd ? 'end' : 'start'}">${esc(text)}</text>`);
+  // markers: a dashed line from its label's row down through the plot, the label in its row
+  for (const b of layoutMarkerLabels(markers, x)) {
+    const mx = b.x.toFixed(1);
+    const baseline = b.bottom - 3;
+    parts.push(`<line class="marker-line" x1="${mx}" y1="${b.top + 2}" x2="${mx}" y2="${T + ph}" stroke="${b.marker.color}" stroke-width="1.2" stroke-dasharray="4 3"/>`);
+    parts.push(`<text class="marker-label" x="${b.left.toFixed(1)}" y="${baseline}" fill="${b.marker.color}">${esc(b.text)}</text>`);
   }
-  // legend, top right (outside the plot)
+  // legend, top right (above the label rows)
   parts.push(`<g transform="translate(${W - 300} 4)">` +
     `<rect x="4" y="5" width="10" height="9" fill="#81c784"/><text x="18" y="13">ok</text>` +
     `<rect x="44" y="5" width="10" height="9" fill="#e53935"/><text x="58" y="13">failed / hung</text>` +
@@ -117,29 +206,33 @@ export function timelineSvg(buckets: Bucket[], markers: Marker[], opts: { width?
   return parts.join('\n');
 }
 
+/** The figures of one trial as report and CLI rows: key, human label, formatted value. */
 export const FIGURE_ROWS: [keyof Figures, string, (f: Figures) => string][] = [
-  ['detectionMs', 'failure detection (kill -> +sdown)', (f) => fmtMs(f.detectionMs)],
-  ['odownMs', 'kill -> +odown', (f) => fmtMs(f.odownMs)],
-  ['switchMs', 'Sentinel switch (kill -> +switch-master)', (f) => fmtMs(f.switchMs)],
-  ['failovers', 'failovers (distinct +switch-master)', (f) => String(f.failovers)],
-  ['firstWriteOkMs', 'first ok login after a failure', (f) => fmtMs(f.firstWriteOkMs)],
-  ['writeRecoveryMs', 'write recovery (ok login after the last failure)', (f) => fmtMs(f.writeRecoveryMs)],
-  ['firstReadOkMs', 'first ok /auth/me after a failure', (f) => fmtMs(f.firstReadOkMs)],
-  ['readRecoveryMs', 'read recovery (ok /auth/me after the last failure)', (f) => fmtMs(f.readRecoveryMs)],
+  ['detectionMs', FIGURE_LABEL.detectionMs, (f) => fmtMs(f.detectionMs)],
+  ['odownMs', FIGURE_LABEL.odownMs, (f) => fmtMs(f.odownMs)],
+  ['switchMs', FIGURE_LABEL.switchMs, (f) => fmtMs(f.switchMs)],
+  ['failovers', FIGURE_LABEL.failovers, (f) => String(f.failovers)],
+  ['firstWriteOkMs', FIGURE_LABEL.firstWriteOkMs, (f) => fmtMs(f.firstWriteOkMs)],
+  ['writeRecoveryMs', FIGURE_LABEL.writeRecoveryMs, (f) => fmtMs(f.writeRecoveryMs)],
+  ['firstReadOkMs', FIGURE_LABEL.firstReadOkMs, (f) => fmtMs(f.firstReadOkMs)],
+  ['readRecoveryMs', FIGURE_LABEL.readRecoveryMs, (f) => fmtMs(f.readRecoveryMs)],
   ['failedRequests', 'failed requests (logins / reads)', (f) => `${f.failedRequests} (${f.failedLogins} / ${f.failedReads})`],
-  ['failureWindow', 'failure window (first -> last failure)', (f) => (f.failureWindow ? `${fmtMs(f.failureWindow.fromMs)} -> ${fmtMs(f.failureWindow.toMs)}` : 'none')],
-  ['hungRequests', 'hung requests (> 3 s)', (f) => String(f.hungRequests)],
-  ['ackedSessionsLost', 'acked sessions lost', (f) => `${f.ackedSessionsLost} of ${f.ackedSessions}`],
-  ['revocationsUndone', 'acked revocations undone', (f) => `${f.revocationsUndone} of ${f.revocations}`],
+  ['failureWindow', FIGURE_LABEL.failureWindow, (f) => (f.failureWindow ? `${fmtMs(f.failureWindow.fromMs)} → ${fmtMs(f.failureWindow.toMs)}` : 'none')],
+  ['hungRequests', FIGURE_LABEL.hungRequests, (f) => String(f.hungRequests)],
+  ['ackedSessionsLost', FIGURE_LABEL.ackedSessionsLost, (f) => `${f.ackedSessionsLost} of ${f.ackedSessions}`],
+  ['revocationsUndone', FIGURE_LABEL.revocationsUndone, (f) => `${f.revocationsUndone} of ${f.revocations}`],
   ['totalRequests', 'requests (success rate)', (f) => `${f.totalRequests} (${(f.successRate * 100).toFixed(2)} %)`],
   ['latencyP99Ms', 'latency p50 / p99 / max', (f) => `${f.latencyP50Ms ?? '-'} / ${f.latencyP99Ms ?? '-'} / ${f.latencyMaxMs ?? '-'} ms`],
-  ['rollbackMs', 'rollback (restart) at', (f) => fmtMs(f.rollbackMs)],
+  ['rollbackMs', FIGURE_LABEL.rollbackMs, (f) => fmtMs(f.rollbackMs)],
 ];
 
-const STYLE = `body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}
+/** A figure of the aggregate (median / worst over trials) formatted for people. */
+export const fmtFigure = (figure: keyof Figures, v: number | null): string => (isDurationFigure(figure) ? fmtMs(v) : v === null ? 'n/a' : String(v));
+
+const STYLE = `body{font-family:system-ui,sans-serif;margin:24px;color:#222}
 table{border-collapse:collapse;margin:8px 0 16px}td,th{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f5f5f5}.pass{color:#2e7d32;font-weight:600}.fail{color:#c62828;font-weight:600}
-.muted{color:#666;font-size:12px}h1{font-size:22px}h2{font-size:18px;margin-top:28px}code{background:#f3f3f3;padding:1px 4px}`;
+.muted{color:#666;font-size:12px}figure.chart{margin:16px 0 24px}figcaption{font-weight:600;font-size:15px;margin-bottom:4px}h1{font-size:22px}h2{font-size:18px;margin-top:28px}code{background:#f3f3f3;padding:1px 4px}`;
 
 const verdictSpan = (v: boolean | 'pass' | 'fail'): string => {
   const ok = v === true || v === 'pass';
@@ -152,7 +245,10 @@ function hypothesisTable(r: RunRecord): string {
   return `<table><tr><th>when</th><th>probe</th><th>tolerance</th><th>value</th><th></th></tr>${rows(r.hypothesisBefore, 'before')}${rows(r.hypothesisAfter, 'after')}</table>`;
 }
 
-export function trialSection(r: RunRecord, t: TrialRecord, width = 1100): string {
+/** The one domain for every trial chart of these runs, so they share their axes. */
+export const runsDomain = (records: RunRecord[]): ChartDomain => chartDomain(records.flatMap((r) => r.trials).map((t) => ({ buckets: t.buckets, markers: trialMarkers(t) })));
+
+export function trialSection(r: RunRecord, t: TrialRecord, domain: ChartDomain = runsDomain([r])): string {
   const figs = FIGURE_ROWS.map(([, label, fmt]) => `<tr><td>${esc(label)}</td><td>${esc(fmt(t.figures))}</td></tr>`).join('');
   const checks = t.checks.map((c) => `<tr><td>${esc(c.name)}</td><td>${esc(c.expected)}</td><td>${esc(c.actual)}</td><td>${verdictSpan(c.pass)}</td></tr>`).join('');
   const events = t.events
@@ -160,7 +256,7 @@ export function trialSection(r: RunRecord, t: TrialRecord, width = 1100): string
     .map((e) => `<tr><td>${fmtMs(e.at - t.fault.at)}</td><td>${esc(e.source)}</td><td>${esc(e.channel)}</td><td>${esc(e.message)}</td></tr>`)
     .join('');
   return `<h2>Trial ${t.index}: ${verdictSpan(t.pass)} <span class="muted">${esc(t.fault.target)}${t.fault.detail ? ` — ${esc(t.fault.detail)}` : ''}</span></h2>
-${timelineSvg(t.buckets, trialMarkers(t), { width, title: `${r.experiment} on ${r.topology}: successes/failures per 100 ms, latency` })}
+${timelineSvg(t.buckets, trialMarkers(t), { domain, title: `${r.experiment} on ${r.topology}: successes/failures per 100 ms, latency` })}
 <table><tr><th>figure</th><th>value</th></tr>${figs}</table>
 <table><tr><th>expectation</th><th>expected</th><th>actual</th><th></th></tr>${checks}</table>
 <details><summary>Sentinel events (${t.events.length})</summary><table><tr><th>t</th><th>sentinel</th><th>channel</th><th>message</th></tr>${events}</table></details>`;
@@ -170,16 +266,17 @@ function aggregateTable(r: RunRecord): string {
   if (r.trials.length < 2) return '';
   const rows = r.aggregate
     .map((a) => {
-      const isMs = String(a.figure).endsWith('Ms');
-      const f = (v: number | null): string => (isMs ? fmtMs(v) : v === null ? 'n/a' : String(v));
-      return `<tr><td>${esc(a.figure)}</td><td>${f(a.median)}</td><td>${f(a.worst)}</td><td class="muted">${a.values.map((v) => f(v)).join(', ')}</td></tr>`;
+      const f = (v: number | null): string => fmtFigure(a.figure, v);
+      return `<tr><td>${esc(FIGURE_LABEL[a.figure])}</td><td>${f(a.median)}</td><td>${f(a.worst)}</td><td class="muted">${a.values.map((v) => f(v)).join(', ')}</td></tr>`;
     })
     .join('');
   return `<h2>Across ${r.trials.length} trials</h2><table><tr><th>figure</th><th>median</th><th>worst</th><th>per trial</th></tr>${rows}</table>`;
 }
 
 export function renderRunHtml(r: RunRecord): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(r.experiment)} on ${esc(r.topology)}</title><style>${STYLE}</style></head><body>
+  // Every trial's chart on one scale, so the trials of a --trials run compare at a glance too.
+  const domain = runsDomain([r]);
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(r.experiment)} on ${esc(r.topology)}</title><style>${STYLE}</style></head><body>
 <h1>${esc(r.title)} — ${esc(r.platform)} / ${esc(r.topology)}: ${verdictSpan(r.verdict)}</h1>
 <p>${esc(r.description)}</p>
 <p class="muted">started ${esc(r.startedAt)}, took ${(r.durationMs / 1000).toFixed(1)} s; ${esc(JSON.stringify({ ...r.config, platform: undefined }))}</p>
@@ -187,7 +284,7 @@ ${r.verdictReasons.length ? `<p class="fail">${r.verdictReasons.map(esc).join('<
 <h2>Steady-state hypothesis</h2>${hypothesisTable(r)}
 ${alertsSection(r)}
 ${aggregateTable(r)}
-${r.trials.map((t) => trialSection(r, t)).join('\n')}
+${r.trials.map((t) => trialSection(r, t, domain)).join('\n')}
 </body></html>`;
 }
 
@@ -213,18 +310,25 @@ export function renderIndexHtml(runs: { record: RunRecord; href: string }[], opt
   const first = (r: RunRecord): Figures | undefined => r.trials[0]?.figures;
   const rows = FIGURE_ROWS.map(([, label, fmt]) => `<tr><td>${esc(label)}</td>${runs.map(({ record }) => `<td>${first(record) ? esc(fmt(first(record) as Figures)) : 'n/a'}</td>`).join('')}</tr>`).join('');
   const alerts = runs.some(({ record }) => record.alerts) ? `<tr><td>alerts (chart rules)</td>${runs.map(({ record }) => `<td>${alertCell(record)}</td>`).join('')}</tr>` : '';
-  const reasons = `<tr><td>why it failed</td>${runs.map(({ record }) => `<td class="muted">${record.verdictReasons.map(esc).join('<br>') || '-'}</td>`).join('')}</tr>`;
-  const width = runs.length > 1 ? 580 : 1100;
+  // Only when a run failed, and only that run's reasons: a passing run has nothing to explain.
+  const reasons = runs.some(({ record }) => record.verdict === 'fail' || record.verdictReasons.length)
+    ? `<tr><td>why it failed</td>${runs.map(({ record }) => `<td class="muted">${record.verdictReasons.map(esc).join('<br>')}</td>`).join('')}</tr>`
+    : '';
+  // The charts show each run's first trial, all on one time, request and latency scale, one
+  // below the other at the full width so the same second lines up in every chart.
+  const shown = runs.map(({ record }) => record.trials[0]).filter((t): t is TrialRecord => t !== undefined);
+  const domain = chartDomain(shown.map((t) => ({ buckets: t.buckets, markers: trialMarkers(t) })));
   const charts = runs
     .map(({ record: r }) => {
       const t = r.trials[0];
-      return `<div style="flex:1;min-width:${width}px"><h3>${esc(r.topology)}: ${esc(r.title)}</h3>${t ? timelineSvg(t.buckets, trialMarkers(t), { width, height: 340 }) : 'no trial'}</div>`;
+      return `<figure class="chart"><figcaption>${esc(r.topology)}: ${esc(r.title)}</figcaption>${t ? timelineSvg(t.buckets, trialMarkers(t), { domain }) : 'no trial'}</figure>`;
     })
-    .join('');
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(opts.title ?? 'chaos comparison')}</title><style>${STYLE} body{max-width:1280px}</style></head><body>
+    .join('\n');
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(opts.title ?? 'chaos comparison')}</title><style>${STYLE}</style></head><body>
 <h1>${esc(opts.title ?? 'Chaos experiments compared')}</h1>
 ${opts.note ? `<p>${esc(opts.note)}</p>` : ''}
 <table><tr><th>figure</th>${head}</tr>${rows}${alerts}${reasons}</table>
-<div style="display:flex;gap:16px;flex-wrap:wrap">${charts}</div>
+<p class="muted">Both charts share one time axis, one request axis and one latency axis.</p>
+${charts}
 </body></html>`;
 }
