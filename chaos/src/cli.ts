@@ -20,7 +20,7 @@ import { LocalPlatform } from './platforms/local.js';
 import type { Platform } from './platforms/platform.js';
 import { renderIndexHtml } from './report/html.js';
 import { writeRunReport } from './report/write.js';
-import { aggregateTable, alertsSummary, summaryTable } from './summary.js';
+import { aggregateTable, alertsSummary, experimentList, summaryTable } from './summary.js';
 import { repoRoot, sleep, stderrLogger, timestamp } from './util.js';
 
 const log = stderrLogger;
@@ -270,7 +270,7 @@ async function main(): Promise<number> {
     case 'demo':
       return demo(values);
     case 'list':
-      for (const e of Object.values(experiments)) console.log(`${e.name.padEnd(22)} ${e.topologies.join(', ').padEnd(20)} ${e.title}`);
+      console.log(experimentList(Object.values(experiments)));
       return 0;
     default:
       console.error(usage());
