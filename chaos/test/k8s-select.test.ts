@@ -103,4 +103,12 @@ describe('kubernetesConfigFromEnv (the chaos Job env)', () => {
     expect(cfg.sentinels).toHaveLength(3);
     expect(() => kubernetesConfigFromEnv({})).toThrow(/K8S_NAMESPACE/);
   });
+
+  it('deletes forced by default, graceful on request, and refuses a bad grace', () => {
+    const base = { K8S_NAMESPACE: 'ns', BASE_URL: 'http://x', APP_POD_SELECTOR: 'a', REDIS_POD_SELECTOR: 'r' };
+    expect(kubernetesConfigFromEnv(base).deleteGraceSeconds).toBe(0);
+    expect(kubernetesConfigFromEnv({ ...base, CHAOS_DELETE_GRACE_SECONDS: '30' }).deleteGraceSeconds).toBe(30);
+    expect(kubernetesConfigFromEnv({ ...base, CHAOS_DELETE_GRACE_SECONDS: 'default' }).deleteGraceSeconds).toBeUndefined();
+    expect(() => kubernetesConfigFromEnv({ ...base, CHAOS_DELETE_GRACE_SECONDS: '-1' })).toThrow(/CHAOS_DELETE_GRACE_SECONDS/);
+  });
 });

@@ -1,12 +1,16 @@
 /**
  * The Kubernetes platform (@kubernetes/client-node, in-cluster config or ~/.kube/config): finds the
  * primary by asking Sentinel over the network (node-redis; RBAC has no pods/exec), maps its address
- * to a pod (k8s-select.ts), deletes the pod with gracePeriodSeconds 0 (the container gets SIGKILL),
- * and "rolls back" by waiting for the StatefulSet/Deployment controller to bring a ready pod back.
+ * to a pod (k8s-select.ts), deletes the pod, and "rolls back" by waiting for the StatefulSet or
+ * Deployment controller to bring a ready pod back. The delete is forced by default
+ * (gracePeriodSeconds 0: the kubelet SIGKILLs the container, like kill -9 locally); with
+ * CHAOS_DELETE_GRACE_SECONDS=N (or `default`, the pod's own terminationGracePeriodSeconds) it is
+ * graceful: preStop hooks run and the process gets SIGTERM, as on a node drain or a rollout.
  *
  * Env (set by charts/session-auth/templates/chaos-job.yaml): K8S_NAMESPACE, BASE_URL,
  * SESSION_STORE (redis|sentinel), REDIS_SENTINELS, REDIS_MASTER_NAME, REDIS_URL, REDIS_PASSWORD,
- * REDIS_SENTINEL_PASSWORD, APP_POD_SELECTOR, REDIS_POD_SELECTOR, SENTINEL_POD_SELECTOR.
+ * REDIS_SENTINEL_PASSWORD, APP_POD_SELECTOR, REDIS_POD_SELECTOR, SENTINEL_POD_SELECTOR,
+ * CHAOS_DELETE_GRACE_SECONDS.
  */
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { createClient } from 'redis';
@@ -24,6 +28,16 @@ export interface KubernetesConfig {
   sentinelPassword?: string;
   selectors: { app: string; redis: string; sentinel: string };
   recoveryTimeoutMs: number;
+  /** gracePeriodSeconds of the delete: 0 forced; undefined: the pod's own terminationGracePeriodSeconds. */
+  deleteGraceSeconds: number | undefined;
+}
+
+function parseGrace(raw: string | undefined): number | undefined {
+  if (raw === undefined || raw === '') return 0;
+  if (raw === 'default') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`CHAOS_DELETE_GRACE_SECONDS must be a whole number of seconds or "default", not "${raw}"`);
+  return n;
 }
 
 export function kubernetesConfigFromEnv(env: Record<string, string | undefined>): KubernetesConfig {
@@ -42,6 +56,7 @@ export function kubernetesConfigFromEnv(env: Record<string, string | undefined>)
     sentinelPassword: env.REDIS_SENTINEL_PASSWORD || undefined,
     selectors: { app: need('APP_POD_SELECTOR'), redis: need('REDIS_POD_SELECTOR'), sentinel: env.SENTINEL_POD_SELECTOR ?? '' },
     recoveryTimeoutMs: Number(env.CHAOS_RECOVERY_TIMEOUT_MS ?? 180_000),
+    deleteGraceSeconds: parseGrace(env.CHAOS_DELETE_GRACE_SECONDS),
   };
 }
 
@@ -121,10 +136,12 @@ export class KubernetesPlatform implements Platform {
   private async deletePod(kind: FaultKind, role: Role, before: V1Pod[], victim: PodLike): Promise<Fault> {
     const name = podName(victim);
     const at = Date.now();
-    await this.api.deleteNamespacedPod({ name, namespace: this.cfg.namespace, gracePeriodSeconds: 0 });
+    const grace = this.cfg.deleteGraceSeconds;
+    await this.api.deleteNamespacedPod({ name, namespace: this.cfg.namespace, ...(grace === undefined ? {} : { gracePeriodSeconds: grace }) });
     this.pending.set(name, { role, before, uid: victim.metadata?.uid });
-    this.log(`deleted pod ${name} (gracePeriodSeconds 0)`);
-    return { kind, target: name, at, detail: `pod ${name} deleted with gracePeriodSeconds 0` };
+    const how = grace === 0 ? 'forced, gracePeriodSeconds 0' : grace === undefined ? "graceful, the pod's terminationGracePeriodSeconds" : `graceful, gracePeriodSeconds ${grace}`;
+    this.log(`deleted pod ${name} (${how})`);
+    return { kind, target: name, at, detail: `pod ${name} deleted (${how})` };
   }
 
   private async kill(kind: FaultKind, role: Role): Promise<Fault> {
