@@ -87,6 +87,8 @@ describe('index page (standalone vs sentinel)', () => {
     // The union: -1.9 s .. 14.9 s and the sentinel's 2.4 s latency peak.
     expect(axes(a as string).join('\n')).toContain('>14</text>');
     expect(axes(a as string).join('\n')).toContain('>3s</text>');
+    // and the larger request count (22 per 100 ms) on round ticks: 0, 5, .., 25
+    expect(axes(a as string).filter((t) => t.includes('text-anchor="end"')).map((t) => t.replace(/<[^>]*>/g, ''))).toEqual(['0', '5', '10', '15', '20', '25']);
   });
 
   it('makes the charts responsive and full width: viewBox, width 100 %, no fixed pixel widths, no external assets', () => {

@@ -63,7 +63,7 @@ export interface LabelBox {
   row: number;
 }
 
-export const markerText = (m: Marker): string => `${m.label} (${(m.t / 1000).toFixed(2)}s)`;
+export const markerText = (m: Marker): string => `${m.label} at ${(m.t / 1000).toFixed(2)}s`;
 
 /**
  * Lays marker labels out in rows above the plot so that no two labels overlap and no marker line
@@ -121,12 +121,19 @@ export function chartDomain(series: ChartSeries[]): ChartDomain {
     const frac = Math.max(0.2, room);
     if (m.t > t0 && (m.t - t0) / (t1 - t0) > frac) t1 = t0 + (m.t - t0) / frac;
   }
-  const maxCount = Math.max(1, ...all.map((b) => b.ok + b.failed));
+  const maxCount = countAxis(Math.max(1, ...all.map((b) => b.ok + b.failed))).top;
   const maxLat = Math.max(100, ...all.map((b) => b.max ?? 0));
   const latTop = maxLat <= 500 ? 500 : maxLat <= 1000 ? 1000 : maxLat <= 3000 ? 3000 : Math.ceil(maxLat / 1000) * 1000;
   const x = xScale({ t0, t1 });
   const labelRows = Math.max(1, ...series.map((s) => 1 + Math.max(-1, ...layoutMarkerLabels(s.markers, x).map((b) => b.row))));
   return { t0, t1, bucketMs, maxCount, latTop, labelRows };
+}
+
+/** Request axis: a whole step of 1, 2 or 5 times a power of ten, at most ~5 of them up to `top`. */
+export function countAxis(max: number): { top: number; step: number } {
+  let step = 1;
+  for (let p = 1; step * 5 < max; p *= 10) step = [1, 2, 5, 10].map((k) => k * p).find((s) => s * 5 >= max) ?? 10 * p;
+  return { top: Math.max(step, Math.ceil(max / step) * step), step };
 }
 
 /** Seconds between x ticks: the smallest step that keeps at most ~25 ticks. */
@@ -159,8 +166,8 @@ export function timelineSvg(buckets: Bucket[], markers: Marker[], opts: { title?
   }
   parts.push(`<text x="${L + pw / 2}" y="${H - 6}" text-anchor="middle" fill="#333">seconds since the kill</text>`);
   // left axis: requests per bucket
-  for (const frac of [0, 0.5, 1]) {
-    const n = Math.round(d.maxCount * frac);
+  const { step: countStep } = countAxis(d.maxCount);
+  for (let n = 0; n <= d.maxCount; n += countStep) {
     parts.push(`<text x="${L - 6}" y="${yc(n) + 4}" text-anchor="end" fill="#555">${n}</text>`);
   }
   parts.push(`<text transform="translate(12 ${T + ph / 2}) rotate(-90)" text-anchor="middle" fill="#333">requests / ${d.bucketMs} ms</text>`);
