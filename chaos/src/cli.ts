@@ -13,7 +13,7 @@ import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MissingBinaryError, pidAlive } from '@session-auth/topology';
 import { startCluster, writeCurrent, type Cluster, type TopologyKind } from './cluster/index.js';
-import { prometheusAvailable } from './cluster/prometheus.js';
+import { kubernetesScrapeConfig, prometheusAvailable, startPrometheus, type PrometheusHandle } from './cluster/prometheus.js';
 import { experimentNames, experiments, getExperiment } from './experiments/catalog.js';
 import { runExperiment, type RunRecord } from './experiments/runner.js';
 import { LocalPlatform } from './platforms/local.js';
@@ -160,6 +160,28 @@ async function withLocalCluster<T>(
   }
 }
 
+/**
+ * `--observe` on Kubernetes from outside the cluster: a Prometheus on this machine that finds the
+ * release's app pods through the API server (KUBECONFIG) as the chart's ServiceMonitor selects
+ * them, with the chart's alert rules. PROMETHEUS_URL instead uses one that already scrapes it.
+ */
+async function clusterPrometheus(): Promise<PrometheusHandle> {
+  const kubeconfig = process.env.KUBECONFIG;
+  const namespace = process.env.K8S_NAMESPACE;
+  const release = /(?:^|,)app\.kubernetes\.io\/instance=([^,]+)/.exec(process.env.APP_POD_SELECTOR ?? '')?.[1];
+  if (!kubeconfig || !namespace || !release) {
+    throw new Error('--observe on kubernetes needs KUBECONFIG, K8S_NAMESPACE and APP_POD_SELECTOR with app.kubernetes.io/instance=<release> (or PROMETHEUS_URL)');
+  }
+  const dir = join(repoRoot(), '.run', `${timestamp()}-kubernetes-prometheus`);
+  const prom = await startPrometheus({
+    dir,
+    scrapeConfigs: [kubernetesScrapeConfig({ kubeconfig, namespace, release })],
+    ruleFiles: [join(repoRoot(), 'charts/session-auth/files/prometheus/alerts.yaml')],
+  });
+  log(`prometheus at ${prom.url} scraping release ${release} in ${namespace} through the API server (logs ${relative(process.cwd(), dir)})`);
+  return prom;
+}
+
 async function platformFor(
   name: string,
   topology: TopologyKind,
@@ -171,9 +193,11 @@ async function platformFor(
   if (name === 'kubernetes') {
     const { createKubernetesPlatform } = await import('./platforms/kubernetes.js');
     const p = await createKubernetesPlatform(process.env, log);
+    const prometheus = observe && !process.env.PROMETHEUS_URL ? await clusterPrometheus() : undefined;
     try {
-      return await fn(p, process.env.PROMETHEUS_URL);
+      return await fn(p, process.env.PROMETHEUS_URL ?? prometheus?.url);
     } finally {
+      await prometheus?.stop();
       await p.close();
     }
   }

@@ -31,13 +31,37 @@ export function prometheusAvailable(): boolean {
   return spawnSync(binary(), ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
-export async function startPrometheus(opts: { dir: string; targets: string[]; ruleFiles: string[] }): Promise<PrometheusHandle> {
+/**
+ * Scrapes a release on Kubernetes the way the chart's ServiceMonitor selects it (endpoints of the
+ * app Service, port `http`, job = the app.kubernetes.io/name label), through the API server that
+ * `kubeconfig` names: what the Prometheus Operator would generate, for a plain Prometheus.
+ */
+export function kubernetesScrapeConfig(opts: { kubeconfig: string; namespace: string; release: string }): Record<string, unknown> {
+  const svc = (label: string) => `__meta_kubernetes_service_label_${label.replace(/[^A-Za-z0-9]/g, '_')}`;
+  return {
+    job_name: 'session-auth',
+    scrape_interval: '1s',
+    scrape_timeout: '1s',
+    kubernetes_sd_configs: [{ role: 'endpoints', kubeconfig_file: opts.kubeconfig, namespaces: { names: [opts.namespace] } }],
+    relabel_configs: [
+      { source_labels: [svc('app.kubernetes.io/name')], regex: 'session-auth', action: 'keep' },
+      { source_labels: [svc('app.kubernetes.io/instance')], regex: opts.release, action: 'keep' },
+      { source_labels: [svc('app.kubernetes.io/component')], regex: 'app', action: 'keep' },
+      { source_labels: ['__meta_kubernetes_endpoint_port_name'], regex: 'http', action: 'keep' },
+      { source_labels: [svc('app.kubernetes.io/name')], target_label: 'job' },
+      { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
+      { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
+    ],
+  };
+}
+
+export async function startPrometheus(opts: { dir: string; targets?: string[]; scrapeConfigs?: Record<string, unknown>[]; ruleFiles: string[] }): Promise<PrometheusHandle> {
   if (!prometheusAvailable()) throw new MissingPrometheusError();
   mkdirSync(opts.dir, { recursive: true });
   const config = {
     global: { scrape_interval: '1s', evaluation_interval: '1s' },
     rule_files: opts.ruleFiles,
-    scrape_configs: [{ job_name: 'session-auth', scrape_interval: '1s', static_configs: [{ targets: opts.targets }] }],
+    scrape_configs: opts.scrapeConfigs ?? [{ job_name: 'session-auth', scrape_interval: '1s', static_configs: [{ targets: opts.targets ?? [] }] }],
   };
   const configFile = join(opts.dir, 'prometheus.yml');
   writeFileSync(configFile, JSON.stringify(config, null, 2));
