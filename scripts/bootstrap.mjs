@@ -64,3 +64,24 @@ for (const tool of ['helm', 'actionlint']) {
   }
   run('bash', [join(root, 'scripts', `install-${tool}.sh`)], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
+
+// --schemathesis: a pinned Schemathesis in its own venv (PyPI through pip, the ordinary client),
+// so the OpenAPI fuzz test in `npm test` never depends on what the machine's Python has. The venv
+// lives under node_modules/.cache: removed with node_modules, never committed, reused while the
+// pinned version answers `--version`.
+const SCHEMATHESIS_VERSION = '4.32.5';
+if (args.has('--schemathesis')) {
+  const venv = join(root, 'node_modules', '.cache', 'schemathesis-venv');
+  const st = join(venv, 'bin', 'st');
+  const current = existsSync(st) && spawnSync(st, ['--version'], { encoding: 'utf8' }).stdout?.includes(SCHEMATHESIS_VERSION);
+  if (!current) {
+    const python = ['python3', 'python'].find(has);
+    if (!python) {
+      console.error('[bootstrap] --schemathesis needs python3 (with venv) to install Schemathesis');
+      process.exit(1);
+    }
+    say(`installing schemathesis ${SCHEMATHESIS_VERSION} into ${venv}`);
+    run(python, ['-m', 'venv', '--clear', venv]);
+    run(join(venv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', `schemathesis==${SCHEMATHESIS_VERSION}`]);
+  }
+}

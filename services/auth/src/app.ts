@@ -3,7 +3,6 @@ import session from 'koa-session';
 import helmet from 'koa-helmet';
 import { FastKeygrip } from './security/keygrip.js';
 import type { Config } from './config.js';
-import { AppError } from './errors.js';
 import type { Logger } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
 import { errorHandler } from './http/errors.js';
@@ -18,6 +17,8 @@ import { newToken } from './sessions/token.js';
 import type { UserRepository } from './users/repository.js';
 import type { PasswordHasher } from './users/password.js';
 import type { LoginThrottle } from './security/throttle.js';
+import { DeviceCookies } from './security/device-cookie.js';
+import { passwordGate } from './http/password-gate.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -58,6 +59,17 @@ export function createApp(d: AppDeps): Koa {
     app,
   );
 
+  const gate = passwordGate({
+    throttle: d.throttle,
+    hasher: d.hasher,
+    metrics: d.metrics,
+    devices: new DeviceCookies(d.config.session.keys, d.config.throttle.deviceCookieMaxAgeMs),
+    deviceCookie: {
+      name: d.config.throttle.deviceCookieName,
+      maxAgeMs: d.config.throttle.deviceCookieMaxAgeMs,
+      secure: d.config.session.cookieSecure,
+    },
+  });
   const ops = opsRoutes({ store: d.sessions.store, registry: d.metrics.registry, lifecycle: d.lifecycle });
   const auth = authRoutes({
     sessions: d.sessions,
@@ -68,18 +80,18 @@ export function createApp(d: AppDeps): Koa {
     logger: d.logger,
     // Only /auth routes pay for the origin check, body parsing and the session lookup.
     cookieSecure: d.config.session.cookieSecure,
+    gate,
     before: [
       originCheck(d.config.http.publicOrigin),
-      jsonBody(d.config.http.bodyLimitBytes),
+      jsonBody(d.config.http.bodyLimitBytes, d.config.http.requestTimeoutMs),
       sessionMiddleware,
     ],
   });
 
-  const allowed = {
-    throw: true,
-    methodNotAllowed: () => new AppError('METHOD_NOT_ALLOWED'),
-    notImplemented: () => new AppError('METHOD_NOT_ALLOWED'),
-  };
+  // Not `throw: true`: then the router throws before it sets Allow. It answers 405 (or 501 for a
+  // method it does not know) with Allow set, and errorHandler turns that into the JSON error,
+  // keeping the header (RFC 9110 15.5.6).
+  const allowed = { throw: false };
   app.use(errorHandler(d.logger));
   app.use(requestContext(d.logger, d.metrics));
   // A JSON API needs the headers that stop sniffing, framing and referrer leaks, not a page CSP.

@@ -63,8 +63,12 @@ const EnvShape = {
     TRUST_PROXY_HOPS: int(1, 10).default(1),
 
     LOGIN_THROTTLE_WINDOW_SECONDS: int(1).default(900),
-    LOGIN_MAX_FAILURES_PER_ACCOUNT: int(1).default(5),
+    LOGIN_MAX_FAILURES_PER_ACCOUNT: int(1).default(20),
+    LOGIN_MAX_FAILURES_PER_ACCOUNT_IP: int(1).default(5),
+    LOGIN_MAX_FAILURES_PER_DEVICE: int(1).default(10),
+    LOGIN_BACKOFF_MAX_SECONDS: int(1, 86_400).default(900),
     LOGIN_MAX_ATTEMPTS_PER_IP: int(1).default(100),
+    REAUTH_WINDOW_SECONDS: int(0, 86_400).default(300),
 
     ARGON2_MEMORY_KIB: int(1024).default(19_456),
     ARGON2_TIME_COST: int(1).default(2),
@@ -73,6 +77,8 @@ const EnvShape = {
     ARGON2_MAX_QUEUE: int(0).default(64),
 
     HTTP_BODY_LIMIT_BYTES: int(256, 1_048_576).default(8192),
+    HTTP_REQUEST_TIMEOUT_MS: int(1000, 600_000).default(30_000),
+    HTTP_HEADERS_TIMEOUT_MS: int(1000, 600_000).default(10_000),
     SHUTDOWN_DELAY_MS: int(0, 120_000).default(0),
     SHUTDOWN_TIMEOUT_MS: int(0, 300_000).default(10_000),
 
@@ -103,6 +109,10 @@ const EnvSchema = z.object(EnvShape).superRefine((env, ctx) => {
         message: 'must be at most half of SESSION_IDLE_TIMEOUT_SECONDS',
       });
     }
+    // Node refuses (and could not enforce) a header deadline later than the whole request's.
+    if (env.HTTP_HEADERS_TIMEOUT_MS > env.HTTP_REQUEST_TIMEOUT_MS) {
+      ctx.addIssue({ code: 'custom', path: ['HTTP_HEADERS_TIMEOUT_MS'], message: 'must be at most HTTP_REQUEST_TIMEOUT_MS' });
+    }
     if (env.SESSION_ABSOLUTE_TIMEOUT_SECONDS < env.SESSION_IDLE_TIMEOUT_SECONDS) {
       ctx.addIssue({
         code: 'custom',
@@ -120,6 +130,9 @@ export interface Config {
     readonly host: string;
     readonly port: number;
     readonly bodyLimitBytes: number;
+    /** Node's server.requestTimeout, and the deadline for reading a request body. */
+    readonly requestTimeoutMs: number;
+    readonly headersTimeoutMs: number;
     readonly trustProxy: boolean;
     readonly proxyHops: number;
     readonly publicOrigin: string | undefined;
@@ -156,11 +169,21 @@ export interface Config {
     /** true: always Secure; 'auto': Secure when the request is HTTPS (needs TRUST_PROXY behind a proxy). */
     readonly cookieSecure: boolean | 'auto';
     readonly cookieName: string;
+    /** How long ago a session's password proof may be for a sensitive action (0: always ask). */
+    readonly reauthWindowMs: number;
   };
   readonly throttle: {
+    /** A scope's count is forgotten after this long without an attempt (or a pending delay). */
     readonly windowMs: number;
+    /** Ceiling shared by every client without a device cookie for the account. */
     readonly maxFailuresPerAccount: number;
+    readonly maxFailuresPerAccountIp: number;
+    readonly maxFailuresPerDevice: number;
+    /** Delays double from 1 s per attempt beyond a budget, up to this. */
+    readonly backoffMaxMs: number;
     readonly maxAttemptsPerIp: number;
+    readonly deviceCookieName: string;
+    readonly deviceCookieMaxAgeMs: number;
   };
   readonly argon2: {
     readonly memoryCost: number;
@@ -210,6 +233,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       host: e.HOST,
       port: e.PORT,
       bodyLimitBytes: e.HTTP_BODY_LIMIT_BYTES,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
       trustProxy: e.TRUST_PROXY,
       proxyHops: e.TRUST_PROXY_HOPS,
       publicOrigin: e.PUBLIC_ORIGIN ? new URL(e.PUBLIC_ORIGIN).origin : undefined,
@@ -244,11 +269,19 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       // __Host- binds the cookie to this exact host over HTTPS: no Domain, Path=/, Secure. It needs
       // Secure on every response, so 'auto' (HTTP or HTTPS per request) keeps the plain name.
       cookieName: cookieSecure === true ? '__Host-sid' : 'sid',
+      reauthWindowMs: e.REAUTH_WINDOW_SECONDS * 1000,
     },
     throttle: {
       windowMs: e.LOGIN_THROTTLE_WINDOW_SECONDS * 1000,
       maxFailuresPerAccount: e.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+      maxFailuresPerAccountIp: e.LOGIN_MAX_FAILURES_PER_ACCOUNT_IP,
+      maxFailuresPerDevice: e.LOGIN_MAX_FAILURES_PER_DEVICE,
+      backoffMaxMs: e.LOGIN_BACKOFF_MAX_SECONDS * 1000,
       maxAttemptsPerIp: e.LOGIN_MAX_ATTEMPTS_PER_IP,
+      // Same prefix rule as the session cookie: __Host- only when every response is Secure.
+      deviceCookieName: cookieSecure === true ? '__Host-device' : 'device',
+      // OWASP leaves the lifetime open; half a year keeps a browser used monthly known.
+      deviceCookieMaxAgeMs: 180 * 86_400_000,
     },
     argon2: {
       memoryCost: e.ARGON2_MEMORY_KIB,

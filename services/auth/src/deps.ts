@@ -111,6 +111,7 @@ export async function buildDependencies(config: Config, logger: Logger, metrics:
       absoluteTimeoutMs: config.session.absoluteTimeoutMs,
       touchIntervalMs: config.session.touchIntervalMs,
       maxPerUser: config.session.maxPerUser,
+      reauthWindowMs: config.session.reauthWindowMs,
     },
     config.session.keys,
     metrics,

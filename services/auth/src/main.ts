@@ -1,10 +1,11 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { buildDependencies } from './deps.js';
 import { createApp } from './app.js';
 import type { Lifecycle } from './http/ops-routes.js';
+import { createHttpServer } from './http/server.js';
 
 function readConfig(): Config {
   try {
@@ -42,17 +43,18 @@ async function main() {
   if (config.session.ephemeralKeys) {
     logger.warn('SESSION_KEYS not set: using a random key; sessions will not survive a restart or work across replicas');
   }
+  // Not a start-up refusal (README, "PUBLIC_ORIGIN"): without it the CSRF check compares Origin
+  // with the request's own Host, which a browser cannot forge for another site's request.
+  if (config.env === 'production' && !config.http.publicOrigin) {
+    logger.warn('PUBLIC_ORIGIN not set: the CSRF origin check compares Origin with the request Host');
+  }
   const metrics = createMetrics();
   const deps = await buildDependencies(config, logger, metrics);
   const lifecycle: Lifecycle = { shuttingDown: false };
   const app = createApp({ ...deps, lifecycle });
   deps.hasher.warmUp().catch((err: Error) => logger.warn({ err: { message: err.message } }, 'argon2 warm-up failed'));
 
-  const server = createServer(app.callback());
-  // Longer than typical ingress idle timeouts, so the proxy closes idle connections, not us.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.requestTimeout = 30_000;
+  const server = createHttpServer(app, config.http, logger, metrics);
   server.on('error', (err: NodeJS.ErrnoException) => {
     logger.fatal({ err: { message: err.message, code: err.code } }, 'cannot listen');
     process.exit(1);

@@ -3,8 +3,6 @@ import type { Context, Middleware } from 'koa';
 import { AppError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ActiveSession, SessionService } from '../sessions/service.js';
-import type { AuthState, KoaSessionData } from '../sessions/koa-adapter.js';
-import type { SessionRecord } from '../sessions/types.js';
 import type { LoginThrottle } from '../security/throttle.js';
 import { EmailTakenError, type User, type UserRepository } from '../users/repository.js';
 import type { PasswordHasher } from '../users/password.js';
@@ -12,6 +10,9 @@ import type { Logger } from '../observability/logger.js';
 import { HandleParam, LoginBody, LogoutAllBody, RegisterBody } from './schemas.js';
 import { parseBody } from './body.js';
 import { requireCsrfToken, requireHttpsWhenSecure } from './csrf.js';
+import type { PasswordGate } from './password-gate.js';
+import { accountRoutes, requireRecentAuth } from './account-routes.js';
+import { clearSession, iso, koaSession, publicSession, state } from './session-context.js';
 
 export interface AuthRouteDeps {
   readonly sessions: SessionService;
@@ -23,30 +24,7 @@ export interface AuthRouteDeps {
   /** Runs before every /auth route (origin check, body parser, session loading). */
   readonly before: Middleware[];
   readonly cookieSecure: boolean | 'auto';
-}
-
-const iso = (ms: number) => new Date(ms).toISOString();
-
-function publicSession(r: SessionRecord, idleTimeoutMs: number) {
-  return {
-    handle: r.handle,
-    createdAt: iso(r.createdAt),
-    lastSeenAt: iso(r.lastSeenAt),
-    idleExpiresAt: iso(Math.min(r.lastSeenAt + idleTimeoutMs, r.absoluteExpiresAt)),
-    absoluteExpiresAt: iso(r.absoluteExpiresAt),
-  };
-}
-
-function state(ctx: Context): AuthState {
-  return ctx.state as AuthState;
-}
-
-function koaSession(ctx: Context): KoaSessionData & { regenerate(): Promise<void> } {
-  return (ctx as unknown as { session: KoaSessionData & { regenerate(): Promise<void> } }).session;
-}
-
-function clearSession(ctx: Context): void {
-  (ctx as unknown as { session: null }).session = null;
+  readonly gate: PasswordGate;
 }
 
 export function authRoutes(d: AuthRouteDeps): Router {
@@ -106,18 +84,10 @@ export function authRoutes(d: AuthRouteDeps): Router {
 
   router.post('/login', cookieRoute, async (ctx) => {
     const body = parseBody(ctx, LoginBody);
-    let counted = false;
-    let passwordChecked = false;
     try {
-      const decision = await d.throttle.check(body.email, ctx.ip);
-      if (!decision.allowed) {
-        d.metrics.logins.inc({ outcome: 'throttled' });
-        throw new AppError('TOO_MANY_ATTEMPTS', { retryAfter: Math.ceil(decision.retryAfterMs / 1000) });
-      }
-      counted = true;
       const user = await d.users.findByEmail(body.email);
-      const verdict = await d.hasher.verify(user?.passwordHash, body.password);
-      passwordChecked = true;
+      // Same throttle and the same argon2 cost whether or not the account exists.
+      const { verdict } = await d.gate.check(ctx, body.email, user?.passwordHash, body.password);
       if (!user || !verdict.ok) {
         d.metrics.logins.inc({ outcome: 'invalid_credentials' });
         throw new AppError('INVALID_CREDENTIALS');
@@ -127,7 +97,6 @@ export function authRoutes(d: AuthRouteDeps): Router {
           d.logger.warn({ err: { message: err.message } }, 'password rehash not saved'),
         );
       }
-      await d.throttle.reset(body.email);
 
       // Fixation defence: whatever session the request came with is revoked, and the new one
       // gets a fresh token from koa-session's genid.
@@ -142,6 +111,8 @@ export function authRoutes(d: AuthRouteDeps): Router {
         throw err;
       }
       const auth = current(ctx);
+      // This browser now has a throttle budget of its own for this account.
+      d.gate.issueDevice(ctx, user.email);
       d.metrics.logins.inc({ outcome: 'success' });
       ctx.body = {
         user: { id: user.id, email: user.email },
@@ -149,11 +120,9 @@ export function authRoutes(d: AuthRouteDeps): Router {
         csrfToken: d.sessions.csrf.issue(auth.id),
       };
     } catch (err) {
-      // An attempt that ended before its password was checked (shed as BUSY, a store error) is
-      // told to retry, and that must not use up its account's attempts.
-      if (counted && !passwordChecked) await d.throttle.refund(body.email).catch(() => {});
       if (err instanceof AppError) {
         if (err.code === 'BUSY') d.metrics.logins.inc({ outcome: 'busy' });
+        if (err.code === 'TOO_MANY_ATTEMPTS') d.metrics.logins.inc({ outcome: 'throttled' });
       } else {
         d.metrics.logins.inc({ outcome: 'error' });
       }
@@ -202,22 +171,29 @@ export function authRoutes(d: AuthRouteDeps): Router {
       ctx.status = 204;
       return;
     }
+    // Ending another device's session is a sensitive action; ending this one is a logout.
+    requireRecentAuth(ctx, d.sessions, d.metrics, 'revoke_session');
     const target = (await d.sessions.list(auth.record.userId)).find((s) => s.record.handle === handle.data);
     if (!target) throw new AppError('SESSION_NOT_FOUND');
     await d.sessions.revoke(target.id, 'revoke');
+    d.metrics.accountActions.inc({ action: 'revoke_session', outcome: 'success' });
     ctx.status = 204;
   });
 
   router.post('/logout-all', cookieRoute, requireSession, async (ctx) => {
     const body = parseBody(ctx, LogoutAllBody);
+    requireRecentAuth(ctx, d.sessions, d.metrics, 'logout_all');
     const auth = current(ctx);
     const revoked = await d.sessions.revokeAll(auth.record.userId, body.keepCurrent ? auth.id : undefined);
     if (!body.keepCurrent) {
       auth.revoked = true;
       clearSession(ctx);
     }
+    d.metrics.accountActions.inc({ action: 'logout_all', outcome: 'success' });
     ctx.body = { revoked };
   });
+
+  accountRoutes(router, { ...d, requireSession, cookieRoute });
 
   return router;
 }

@@ -16,7 +16,7 @@ function hasBody(ctx: Context): boolean {
  * with an error that carries no status (a 500), for bodies of a few hundred bytes that gain
  * nothing from compression.
  */
-export function jsonBody(limitBytes: number): Middleware {
+export function jsonBody(limitBytes: number, readTimeoutMs: number): Middleware {
   const parse = bodyParser({
     enableTypes: ['json'],
     jsonLimit: limitBytes,
@@ -28,7 +28,22 @@ export function jsonBody(limitBytes: number): Middleware {
       const encoding = ctx.get('content-encoding').trim().toLowerCase();
       if (!ctx.is('application/json') || (encoding !== '' && encoding !== 'identity')) throw new AppError('UNSUPPORTED_MEDIA_TYPE');
     }
-    return parse(ctx, next);
+    if (!hasBody(ctx)) return parse(ctx, next);
+    // A body-read deadline of the app's own, next to Node's requestTimeout: a body that trickles
+    // in is answered 408 and its connection closed, whatever the server's timer granularity.
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        ctx.set('Connection', 'close');
+        reject(new AppError('REQUEST_TIMEOUT'));
+      }, readTimeoutMs);
+    });
+    try {
+      await Promise.race([parse(ctx, async () => {}), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+    return next();
   };
 }
 

@@ -36,6 +36,15 @@ export function errorHandler(logger: Logger): Middleware {
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) throw new AppError('NOT_FOUND');
+      // The router's answer to a method a route does not have (Allow is already set). A method
+      // it does not know on a path no route has is a 501 with an empty Allow: that is a 404.
+      if ((ctx.status === 405 || ctx.status === 501) && ctx.body == null) {
+        if (!ctx.response.get('Allow')) {
+          ctx.remove('Allow');
+          throw new AppError('NOT_FOUND');
+        }
+        throw new AppError('METHOD_NOT_ALLOWED');
+      }
     } catch (raw) {
       const err = toAppError(raw);
       ctx.status = err.status;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ERRORS } from '../errors.js';
-import { LoginBody, LogoutAllBody, RegisterBody } from './schemas.js';
+import { ChangePasswordBody, DeleteAccountBody, LoginBody, LogoutAllBody, ReauthBody, RegisterBody } from './schemas.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: object) => ({ 'application/json': { schema } });
@@ -10,13 +10,24 @@ const errorResponses = (...codes: (keyof typeof ERRORS)[]) =>
       String(status),
       {
         description: codes.filter((c) => ERRORS[c].status === status).join(', '),
+        ...(status === 429 ? { headers: RETRY_AFTER } : {}),
         content: json(ref('Error')),
       },
     ]),
   );
 
-const SESSION_COOKIE = [{ sessionCookie: [] }];
-const CSRF = { name: 'x-csrf-token', in: 'header', required: true, schema: { type: 'string' } };
+/** Both cookies go together: koa-session refuses a session cookie whose `.sig` does not verify. */
+const SESSION_COOKIE = [{ sessionCookie: [], sessionCookieSignature: [] }];
+const CSRF = {
+  name: 'x-csrf-token',
+  in: 'header',
+  required: true,
+  description: 'The csrfToken from login or GET /auth/me',
+  schema: { type: 'string', minLength: 1 },
+};
+const RETRY_AFTER = { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer', minimum: 1 } } };
+/** The 403s of a sensitive action a client must tell apart: ask for the password on REAUTH_REQUIRED. */
+const SUDO = ['REAUTH_REQUIRED'] as const;
 const input = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input' });
 
 /**
@@ -36,7 +47,22 @@ export function openApiDocument() {
         'requests also require the x-csrf-token returned by login and /auth/me.',
     },
     components: {
-      securitySchemes: { sessionCookie: { type: 'apiKey', in: 'cookie', name: 'sid' } },
+      securitySchemes: {
+        sessionCookie: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: '__Host-sid',
+          description:
+            'The session token, set by POST /auth/login. `__Host-sid` in production (COOKIE_SECURE=true: Secure, Path=/, ' +
+            'no Domain); `sid` when COOKIE_SECURE is auto or false. HttpOnly, SameSite=Lax.',
+        },
+        sessionCookieSignature: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: '__Host-sid.sig',
+          description: 'HMAC of the session cookie (`sid.sig` beside `sid`), set with it; a session cookie without a valid one is ignored.',
+        },
+      },
       schemas: {
         Error: {
           type: 'object',
@@ -91,6 +117,9 @@ export function openApiDocument() {
         RegisterBody: input(RegisterBody),
         LoginBody: input(LoginBody),
         LogoutAllBody: input(LogoutAllBody),
+        ReauthBody: input(ReauthBody),
+        ChangePasswordBody: input(ChangePasswordBody),
+        DeleteAccountBody: input(DeleteAccountBody),
       },
     },
     paths: {
@@ -107,6 +136,9 @@ export function openApiDocument() {
       '/auth/login': {
         post: {
           summary: 'Log in: creates a new session and sets the session cookie',
+          description:
+            'Also sets a device cookie (`__Host-device`, `device` over plain HTTP): a browser that logged in before keeps a ' +
+            'throttle budget of its own for the account, so guesses from elsewhere do not lock it out.',
           requestBody: { required: true, content: json(ref('LoginBody')) },
           responses: {
             '200': { description: 'Logged in; Set-Cookie carries the session token', content: json(ref('Authenticated')) },
@@ -167,6 +199,7 @@ export function openApiDocument() {
             ...errorResponses(
               'UNAUTHENTICATED',
               'SESSION_NOT_FOUND',
+              ...SUDO,
               'CSRF_ORIGIN_MISMATCH',
               'CSRF_TOKEN_INVALID',
               'HTTPS_REQUIRED',
@@ -177,7 +210,7 @@ export function openApiDocument() {
       },
       '/auth/logout-all': {
         post: {
-          summary: 'Revoke all my sessions, optionally keeping the current one',
+          summary: 'Revoke all my sessions, optionally keeping the current one (needs a recent password check)',
           security: SESSION_COOKIE,
           parameters: [CSRF],
           requestBody: { required: false, content: json(ref('LogoutAllBody')) },
@@ -186,10 +219,98 @@ export function openApiDocument() {
             ...errorResponses(
               ...common,
               'UNAUTHENTICATED',
+              ...SUDO,
               'CSRF_ORIGIN_MISMATCH',
               'CSRF_TOKEN_INVALID',
               'HTTPS_REQUIRED',
               'STORE_UNAVAILABLE',
+            ),
+          },
+        },
+      },
+      '/auth/reauth': {
+        post: {
+          summary: 'Prove the password again: opens the re-authentication window for sensitive actions',
+          security: SESSION_COOKIE,
+          parameters: [CSRF],
+          requestBody: { required: true, content: json(ref('ReauthBody')) },
+          responses: {
+            '200': {
+              description: 'Re-authenticated',
+              content: json({
+                type: 'object',
+                required: ['reauthenticatedAt', 'reauthExpiresAt'],
+                properties: {
+                  reauthenticatedAt: { type: 'string', format: 'date-time' },
+                  reauthExpiresAt: { type: 'string', format: 'date-time' },
+                },
+              }),
+            },
+            ...errorResponses(
+              ...common,
+              'UNAUTHENTICATED',
+              'INVALID_PASSWORD',
+              'CSRF_ORIGIN_MISMATCH',
+              'CSRF_TOKEN_INVALID',
+              'TOO_MANY_ATTEMPTS',
+              'BUSY',
+              'STORE_UNAVAILABLE',
+            ),
+          },
+        },
+      },
+      '/auth/password': {
+        post: {
+          summary:
+            'Change my password: every other session is revoked, this one rotated to a new token (needs a recent password check)',
+          security: SESSION_COOKIE,
+          parameters: [CSRF],
+          requestBody: { required: true, content: json(ref('ChangePasswordBody')) },
+          responses: {
+            '200': {
+              description: 'Changed; Set-Cookie carries the new session token',
+              content: json({
+                type: 'object',
+                required: ['revoked', 'session', 'csrfToken'],
+                properties: { revoked: { type: 'integer' }, session: ref('Session'), csrfToken: { type: 'string' } },
+              }),
+            },
+            ...errorResponses(
+              ...common,
+              'UNAUTHENTICATED',
+              'INVALID_PASSWORD',
+              ...SUDO,
+              'CSRF_ORIGIN_MISMATCH',
+              'CSRF_TOKEN_INVALID',
+              'HTTPS_REQUIRED',
+              'TOO_MANY_ATTEMPTS',
+              'BUSY',
+              'STORE_UNAVAILABLE',
+              'WRITE_NOT_CONFIRMED',
+            ),
+          },
+        },
+      },
+      '/auth/account': {
+        delete: {
+          summary: 'Delete my account: every session revoked, the user and its email removed (needs a recent password check)',
+          security: SESSION_COOKIE,
+          parameters: [CSRF],
+          requestBody: { required: true, content: json(ref('DeleteAccountBody')) },
+          responses: {
+            '204': { description: 'Deleted; the cookies are cleared' },
+            ...errorResponses(
+              ...common,
+              'UNAUTHENTICATED',
+              'INVALID_PASSWORD',
+              ...SUDO,
+              'CSRF_ORIGIN_MISMATCH',
+              'CSRF_TOKEN_INVALID',
+              'HTTPS_REQUIRED',
+              'TOO_MANY_ATTEMPTS',
+              'BUSY',
+              'STORE_UNAVAILABLE',
+              'WRITE_NOT_CONFIRMED',
             ),
           },
         },

@@ -47,15 +47,17 @@ export function instrumentUsers(inner: UserRepository, metrics: Metrics, backend
     findById: (id) => timed('user_get', () => inner.findById(id)),
     create: (email, hash) => timed('user_create', () => inner.create(email, hash)),
     updatePasswordHash: (id, hash) => timed('user_update', () => inner.updatePasswordHash(id, hash)),
+    setPasswordHash: (id, hash) => timed('user_update', () => inner.setPasswordHash(id, hash)),
+    delete: (user) => timed('user_delete', () => inner.delete(user)),
   };
 }
 
 export function instrumentThrottle(inner: LoginThrottle, metrics: Metrics, backend: Backend): LoginThrottle {
   const timed = timer(metrics, backend);
   return {
-    check: (account, ip) => timed('throttle', () => inner.check(account, ip)),
+    check: (account, client) => timed('throttle', () => inner.check(account, client)),
     checkIp: (ip) => timed('throttle', () => inner.checkIp(ip)),
-    refund: (account) => timed('throttle', () => inner.refund(account)),
-    reset: (account) => timed('throttle', () => inner.reset(account)),
+    refund: (account, client) => timed('throttle', () => inner.refund(account, client)),
+    reset: (account, client) => timed('throttle', () => inner.reset(account, client)),
   };
 }

@@ -15,6 +15,12 @@ export interface Metrics {
   readonly primaryChanges: Counter;
   readonly logins: Counter<'outcome'>;
   readonly registrations: Counter<'outcome'>;
+  /** Re-authentication, password change, account deletion and the other sudo-mode actions. */
+  readonly accountActions: Counter<'action' | 'outcome'>;
+  /** Login (and password check) attempts refused by the throttle, by the limit that refused. */
+  readonly throttled: Counter<'scope'>;
+  /** Requests Node answered itself before the app saw them (bad framing, headers too large, timeouts). */
+  readonly clientErrors: Counter<'code'>;
   readonly sessionsCreated: Counter;
   readonly sessionsRevoked: Counter<'reason'>;
   readonly hashDuration: Histogram<'op'>;
@@ -85,6 +91,24 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       name: 'auth_registrations_total',
       help: 'Registration attempts by outcome.',
       labelNames: ['outcome'],
+      registers,
+    }),
+    accountActions: new Counter({
+      name: 'auth_account_actions_total',
+      help: 'Sensitive account actions (reauth, password_change, account_delete, logout_all, revoke_session) by outcome.',
+      labelNames: ['action', 'outcome'],
+      registers,
+    }),
+    throttled: new Counter({
+      name: 'auth_login_throttled_total',
+      help: 'Password attempts refused by the throttle, by scope (ip, account_ip, account, device).',
+      labelNames: ['scope'],
+      registers,
+    }),
+    clientErrors: new Counter({
+      name: 'http_client_errors_total',
+      help: 'Requests answered by the HTTP server itself (bad framing, headers too large, timeouts), by error code.',
+      labelNames: ['code'],
       registers,
     }),
     sessionsCreated: new Counter({ name: 'sessions_created_total', help: 'Sessions created.', registers }),

@@ -117,34 +117,82 @@ return 1
 `,
 );
 
-// KEYS[1] ip counter, KEYS[2] (optional) account counter; ARGV: ipMax, accountMax, windowMs.
-// Counts this attempt against the IP and, when given, against the account, then reports
-// {allowed, retryAfterMs}. The account counts attempts, not failures: a failure is only known
-// after argon2, and counting then let every attempt already in flight through. A successful
-// login deletes the account counter, so for a legitimate user it is the failures since the last
-// success plus the attempt under way.
+// Login throttle (security/throttle.ts explains the scopes). KEYS[1] the per-IP counter when
+// ARGV[4] > 0, then one hash per backoff scope: c attempts counted, n the time the next attempt
+// is allowed, p the n before the last attempt (for a refund), t the last attempt.
+// ARGV: now, windowMs, backoffMaxMs, ipMax (0: no IP key), then one budget per backoff scope.
+// Returns {allowed, retryAfterMs, deniedScope (1-based among the backoff scopes; 0 = the IP)}.
+// Nothing is counted unless every scope allows: a refused attempt checks no password, so it
+// must not push the delay further. `now` comes from the app so a test can drive a clock; app
+// replicas' clocks differ by milliseconds, which shifts a delay by as much.
 export const THROTTLE_CHECK = script(
   'throttle_check',
   `
-local ip = redis.call('INCR', KEYS[1])
-if ip == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
-if ip > tonumber(ARGV[1]) then return {0, redis.call('PTTL', KEYS[1])} end
-if KEYS[2] then
-  local acct = redis.call('INCR', KEYS[2])
-  if acct == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
-  if acct > tonumber(ARGV[2]) then return {0, redis.call('PTTL', KEYS[2])} end
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local maxDelay = tonumber(ARGV[3])
+local ipMax = tonumber(ARGV[4])
+local first = 1
+if ipMax > 0 then
+  local ip = tonumber(redis.call('GET', KEYS[1]) or '0')
+  if ip >= ipMax then return {0, math.max(redis.call('PTTL', KEYS[1]), 1), 0} end
+  first = 2
 end
-return {1, 0}
+local state = {}
+for i = first, #KEYS do
+  local h = redis.call('HMGET', KEYS[i], 'c', 'n', 't')
+  local c, n, t = tonumber(h[1] or '0'), tonumber(h[2] or '0'), tonumber(h[3] or '0')
+  if c > 0 and now - math.max(t, n) >= window then c, n = 0, 0 end
+  if now < n then return {0, n - now, i - first + 1} end
+  state[i] = {c, n}
+end
+if ipMax > 0 then
+  if redis.call('INCR', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], window) end
+end
+for i = first, #KEYS do
+  local c = state[i][1] + 1
+  local budget = tonumber(ARGV[4 + i - first + 1])
+  local n = state[i][2]
+  if c >= budget then n = now + math.min(1000 * 2 ^ (c - budget), maxDelay) end
+  redis.call('HSET', KEYS[i], 'c', c, 'n', string.format('%d', n), 'p', string.format('%d', state[i][2]), 't', now)
+  redis.call('PEXPIRE', KEYS[i], window + maxDelay)
+end
+return {1, 0, 0}
 `,
 );
 
-// KEYS[1] account counter. Gives back an attempt that never checked a password (shed as BUSY);
-// only while its window lives, so it can neither go below zero nor outlive the window.
+// KEYS: backoff scope hashes. Gives back an attempt that never checked a password (shed as
+// BUSY, a store error): one count, and the delay that attempt set. Never below zero.
 export const THROTTLE_REFUND = script(
   'throttle_refund',
   `
-local n = tonumber(redis.call('GET', KEYS[1]) or '0')
-if n > 0 then redis.call('DECR', KEYS[1]) end
+for i = 1, #KEYS do
+  local h = redis.call('HMGET', KEYS[i], 'c', 'p')
+  local c = tonumber(h[1] or '0')
+  if c > 0 then redis.call('HSET', KEYS[i], 'c', c - 1, 'n', h[2] or '0') end
+end
+return 1
+`,
+);
+
+// KEYS[1] user key, KEYS[2] email key; ARGV: userId. Removes the user and its email index (only
+// if the index still names this user). Idempotent: a replay after a failover removes nothing more.
+export const DELETE_USER = script(
+  'delete_user',
+  `
+local n = redis.call('DEL', KEYS[1])
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 return n
+`,
+);
+
+// KEYS[1] user key; ARGV: passwordHash. Only if the user still exists: a password change (or a
+// rehash) must not resurrect a deleted account. 1 when the user exists.
+export const SET_PASSWORD_HASH = script(
+  'set_password_hash',
+  `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'hash', ARGV[1])
+return 1
 `,
 );

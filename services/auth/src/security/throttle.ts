@@ -6,24 +6,77 @@ import { classifyRedisError } from '../redis/errors.js';
 export interface ThrottleLimits {
   readonly windowMs: number;
   readonly maxFailuresPerAccount: number;
+  readonly maxFailuresPerAccountIp: number;
+  readonly maxFailuresPerDevice: number;
+  readonly backoffMaxMs: number;
   readonly maxAttemptsPerIp: number;
 }
 
-export type ThrottleDecision = { allowed: true } | { allowed: false; retryAfterMs: number };
+/** Which limit refused an attempt: the label of auth_login_throttled_total. */
+export type ThrottleScope = 'ip' | 'account_ip' | 'account' | 'device';
+
+export type ThrottleDecision = { allowed: true } | { allowed: false; retryAfterMs: number; scope: ThrottleScope };
+
+/** Who is attempting: the client IP and, when its device cookie is valid for this account, the device. */
+export interface LoginClient {
+  readonly ip: string;
+  /** Nonce of a device cookie verified for this account (security/device-cookie.ts). */
+  readonly device?: string | undefined;
+}
 
 /**
- * Login throttling: every attempt counts against the client IP and against the account, in one
- * atomic step, before the password is checked; a successful login resets the account. Counting
- * the account only after a failed argon2 check let a burst of parallel guesses through. Fixed
- * windows that start at the first attempt.
+ * Login throttling that keeps guessing out without handing anyone a lockout button (OWASP's
+ * "device cookies" and growing delays in place of a hard lock):
+ *
+ * - A browser that logged in to the account before (a valid device cookie) has its own budget,
+ *   `maxFailuresPerDevice`, and nothing anyone else does touches it: the real user's login
+ *   works during an attack from elsewhere.
+ * - Every other client gets `maxFailuresPerAccountIp` per account and IP, under
+ *   `maxFailuresPerAccount` for the account as a whole: many IPs do not multiply the guesses.
+ * - Past a budget, attempts are not refused for a fixed lock but spaced: 1 s, 2 s, 4 s, ... up
+ *   to `backoffMaxMs`. A scope is forgotten `windowMs` after its last attempt or delay.
+ * - The per-IP count of every attempt, `maxAttemptsPerIp` per window, bounds one client's
+ *   argon2 work across accounts; a device login does not count there, so a shared or attacked
+ *   IP does not lock out a known browser either.
+ *
+ * Attempts count before the password is checked (counting after argon2 let a burst through);
+ * a success clears the scope it was counted in, and a client without a device cookie clears
+ * the account ceiling too (the password was proved; the delays were for guessers).
  */
 export interface LoginThrottle {
-  check(account: string, ip: string): Promise<ThrottleDecision>;
+  check(account: string, client: LoginClient): Promise<ThrottleDecision>;
   /** An attempt that only counts against the client IP (registration: it costs an argon2 hash too). */
   checkIp(ip: string): Promise<ThrottleDecision>;
-  /** Gives back the account attempt of a login that was shed before its password was checked. */
-  refund(account: string): Promise<void>;
-  reset(account: string): Promise<void>;
+  /** Gives back an attempt that was shed before its password was checked. */
+  refund(account: string, client: LoginClient): Promise<void>;
+  /** The password was right: clears the scopes this client's attempts were counted in. */
+  reset(account: string, client: LoginClient): Promise<void>;
+}
+
+interface ScopeRef {
+  readonly scope: Exclude<ThrottleScope, 'ip'>;
+  readonly key: string;
+  readonly budget: number;
+}
+
+function scopesFor(limits: ThrottleLimits, account: string, client: LoginClient): ScopeRef[] {
+  if (client.device) return [{ scope: 'device', key: `d:${account}:${client.device}`, budget: limits.maxFailuresPerDevice }];
+  return [
+    { scope: 'account_ip', key: `ai:${account}:${client.ip}`, budget: limits.maxFailuresPerAccountIp },
+    { scope: 'account', key: `a:${account}`, budget: limits.maxFailuresPerAccount },
+  ];
+}
+
+/** The delay after the `count`-th attempt of a scope with `budget` free ones (mirrored in THROTTLE_CHECK). */
+export function backoffDelayMs(count: number, budget: number, maxMs: number): number {
+  return count < budget ? 0 : Math.min(1000 * 2 ** (count - budget), maxMs);
+}
+
+interface Backoff {
+  c: number;
+  n: number;
+  p: number;
+  t: number;
 }
 
 interface Window {
@@ -33,50 +86,68 @@ interface Window {
 
 export class MemoryLoginThrottle implements LoginThrottle {
   private readonly ips = new Map<string, Window>();
-  private readonly accounts = new Map<string, Window>();
+  private readonly scopes = new Map<string, Backoff>();
   constructor(
     private readonly limits: ThrottleLimits,
     private readonly now: () => number = Date.now,
   ) {}
 
-  private bump(map: Map<string, Window>, key: string): Window {
+  private ipWindow(ip: string): Window {
     const now = this.now();
-    let w = map.get(key);
+    let w = this.ips.get(ip);
     if (!w || w.resetAt <= now) {
       w = { count: 0, resetAt: now + this.limits.windowMs };
-      map.set(key, w);
-      if (map.size > 100_000) this.prune(map);
+      this.ips.set(ip, w);
+      if (this.ips.size > 100_000) for (const [k, v] of this.ips) if (v.resetAt <= now) this.ips.delete(k);
     }
-    w.count++;
     return w;
   }
 
-  private prune(map: Map<string, Window>): void {
+  private live(key: string, now: number): Backoff {
+    const b = this.scopes.get(key);
+    if (!b || (b.c > 0 && now - Math.max(b.t, b.n) >= this.limits.windowMs)) return { c: 0, n: 0, p: 0, t: 0 };
+    return b;
+  }
+
+  private attempt(ip: string | undefined, scopes: ScopeRef[]): ThrottleDecision {
     const now = this.now();
-    for (const [k, w] of map) if (w.resetAt <= now) map.delete(k);
+    const w = ip === undefined ? undefined : this.ipWindow(ip);
+    if (w && w.count >= this.limits.maxAttemptsPerIp) return { allowed: false, retryAfterMs: w.resetAt - now, scope: 'ip' };
+    const states = scopes.map((s) => this.live(s.key, now));
+    for (const [i, b] of states.entries()) {
+      if (now < b.n) return { allowed: false, retryAfterMs: b.n - now, scope: scopes[i]!.scope };
+    }
+    if (w) w.count++;
+    for (const [i, b] of states.entries()) {
+      const c = b.c + 1;
+      const delay = backoffDelayMs(c, scopes[i]!.budget, this.limits.backoffMaxMs);
+      this.scopes.set(scopes[i]!.key, { c, n: delay > 0 ? now + delay : b.n, p: b.n, t: now });
+    }
+    if (this.scopes.size > 100_000) this.prune(now);
+    return { allowed: true };
+  }
+
+  private prune(now: number): void {
+    for (const [k, b] of this.scopes) if (now - Math.max(b.t, b.n) >= this.limits.windowMs) this.scopes.delete(k);
   }
 
   async checkIp(ip: string): Promise<ThrottleDecision> {
-    const w = this.bump(this.ips, ip);
-    if (w.count > this.limits.maxAttemptsPerIp) return { allowed: false, retryAfterMs: w.resetAt - this.now() };
-    return { allowed: true };
+    return this.attempt(ip, []);
   }
 
-  async check(account: string, ip: string): Promise<ThrottleDecision> {
-    const byIp = await this.checkIp(ip);
-    if (!byIp.allowed) return byIp;
-    const a = this.bump(this.accounts, account);
-    if (a.count > this.limits.maxFailuresPerAccount) return { allowed: false, retryAfterMs: a.resetAt - this.now() };
-    return { allowed: true };
+  async check(account: string, client: LoginClient): Promise<ThrottleDecision> {
+    return this.attempt(client.device ? undefined : client.ip, scopesFor(this.limits, account, client));
   }
 
-  async refund(account: string): Promise<void> {
-    const a = this.accounts.get(account);
-    if (a && a.resetAt > this.now() && a.count > 0) a.count--;
+  async refund(account: string, client: LoginClient): Promise<void> {
+    for (const s of scopesFor(this.limits, account, client)) {
+      const b = this.scopes.get(s.key);
+      if (b && b.c > 0) this.scopes.set(s.key, { ...b, c: b.c - 1, n: b.p });
+    }
   }
 
-  async reset(account: string): Promise<void> {
-    this.accounts.delete(account);
+  async reset(account: string, client: LoginClient): Promise<void> {
+    for (const s of scopesFor(this.limits, account, client)) this.scopes.delete(s.key);
   }
 }
 
@@ -85,44 +156,49 @@ export class RedisLoginThrottle implements LoginThrottle {
     private readonly conn: RedisConnection,
     private readonly prefix: string,
     private readonly limits: ThrottleLimits,
+    private readonly now: () => number = Date.now,
   ) {}
 
-  private accountKey(account: string): string {
-    return `${this.prefix}th:a:${account}`;
+  private key(scopeKey: string): string {
+    return `${this.prefix}th:${scopeKey}`;
   }
 
-  private async attempt(keys: string[]): Promise<ThrottleDecision> {
+  private async attempt(ip: string | undefined, scopes: ScopeRef[]): Promise<ThrottleDecision> {
+    const keys = [...(ip === undefined ? [] : [this.key(`ip:${ip}`)]), ...scopes.map((s) => this.key(s.key))];
     try {
-      const [allowed, retryAfterMs] = await runScript<[number, number]>(this.conn.exec, THROTTLE_CHECK, keys, [
-        this.limits.maxAttemptsPerIp,
-        this.limits.maxFailuresPerAccount,
+      const [allowed, retryAfterMs, denied] = await runScript<[number, number, number]>(this.conn.exec, THROTTLE_CHECK, keys, [
+        this.now(),
         this.limits.windowMs,
+        this.limits.backoffMaxMs,
+        ip === undefined ? 0 : this.limits.maxAttemptsPerIp,
+        ...scopes.map((s) => s.budget),
       ]);
-      return allowed === 1 ? { allowed: true } : { allowed: false, retryAfterMs: Math.max(retryAfterMs, 1000) };
+      if (allowed === 1) return { allowed: true };
+      return { allowed: false, retryAfterMs: Math.max(retryAfterMs, 1), scope: denied === 0 ? 'ip' : scopes[denied - 1]!.scope };
     } catch (err) {
       throw classifyRedisError('throttle', err);
     }
   }
 
-  check(account: string, ip: string): Promise<ThrottleDecision> {
-    return this.attempt([`${this.prefix}th:ip:${ip}`, this.accountKey(account)]);
+  check(account: string, client: LoginClient): Promise<ThrottleDecision> {
+    return this.attempt(client.device ? undefined : client.ip, scopesFor(this.limits, account, client));
   }
 
   checkIp(ip: string): Promise<ThrottleDecision> {
-    return this.attempt([`${this.prefix}th:ip:${ip}`]);
+    return this.attempt(ip, []);
   }
 
-  async refund(account: string): Promise<void> {
+  async refund(account: string, client: LoginClient): Promise<void> {
     try {
-      await runScript(this.conn.exec, THROTTLE_REFUND, [this.accountKey(account)], []);
+      await runScript(this.conn.exec, THROTTLE_REFUND, scopesFor(this.limits, account, client).map((s) => this.key(s.key)), []);
     } catch (err) {
       throw classifyRedisError('throttle', err);
     }
   }
 
-  async reset(account: string): Promise<void> {
+  async reset(account: string, client: LoginClient): Promise<void> {
     try {
-      await this.conn.exec.send(['DEL', this.accountKey(account)]);
+      await this.conn.exec.send(['DEL', ...scopesFor(this.limits, account, client).map((s) => this.key(s.key))]);
     } catch (err) {
       throw classifyRedisError('throttle', err);
     }

@@ -7,12 +7,16 @@ import type { SessionRecord } from './types.js';
  * MEMORY USAGE shows as the largest part of a session that the layout controls. The long field
  * names exist only in code.
  *
- *   userId ␟ email ␟ handle ␟ createdAt ␟ lastSeenAt-createdAt ␟ absoluteExpiresAt-createdAt ␟ ip ␟ userAgent
+ *   userId ␟ email ␟ handle ␟ createdAt ␟ lastSeenAt-createdAt ␟ absoluteExpiresAt-createdAt ␟ ip ␟ userAgent [␟ authenticatedAt-createdAt]
+ *
+ * The ninth field is written only when it differs from createdAt (a re-authentication), so a
+ * fresh session costs no byte more, and records written before it existed still decode.
  *
  * The user id comes first so the Lua scripts can find the user index with one string.match.
  */
 const SEP = '\x1f';
 const FIELDS = 8;
+const MAX_FIELDS = 9;
 const B36 = /^[0-9a-z]{1,12}$/;
 
 export const MAX_USER_AGENT = 64;
@@ -23,7 +27,7 @@ const clean = (s: string) => s.replace(/[\x00-\x1f]/g, '');
 
 export function encodeSession(r: SessionRecord): string {
   const ua = r.userAgent.length > MAX_USER_AGENT ? r.userAgent.slice(0, MAX_USER_AGENT) : r.userAgent;
-  return [
+  const fields = [
     clean(r.userId),
     clean(r.email),
     clean(r.handle),
@@ -32,7 +36,11 @@ export function encodeSession(r: SessionRecord): string {
     (r.absoluteExpiresAt - r.createdAt).toString(36),
     clean(r.ip),
     clean(ua),
-  ].join(SEP);
+  ];
+  if (r.authenticatedAt !== undefined && r.authenticatedAt !== r.createdAt) {
+    fields.push(Math.max(0, r.authenticatedAt - r.createdAt).toString(36));
+  }
+  return fields.join(SEP);
 }
 
 function num(s: string): number | null {
@@ -43,12 +51,14 @@ function num(s: string): number | null {
 export function decodeSession(raw: string | null | undefined): SessionRecord | null {
   if (!raw) return null;
   const f = raw.split(SEP);
-  if (f.length !== FIELDS) return null;
-  const [userId, email, handle, c, l, a, ip, userAgent] = f as [string, string, string, string, string, string, string, string];
+  if (f.length !== FIELDS && f.length !== MAX_FIELDS) return null;
+  const [userId, email, handle, c, l, a, ip, userAgent, au] = f as [string, string, string, string, string, string, string, string, string?];
   const createdAt = num(c);
   const seen = num(l);
   const abs = num(a);
   if (!userId || !email || !handle || createdAt === null || seen === null || abs === null) return null;
+  const authOffset = au === undefined ? 0 : num(au);
+  if (authOffset === null) return null;
   return {
     userId,
     email,
@@ -58,5 +68,6 @@ export function decodeSession(raw: string | null | undefined): SessionRecord | n
     absoluteExpiresAt: createdAt + abs,
     ip,
     userAgent,
+    ...(au === undefined ? {} : { authenticatedAt: createdAt + authOffset }),
   };
 }

@@ -84,7 +84,12 @@ export class MemorySessionStore implements SessionStore {
   async touch(id: string, next: SessionRecord, idleTimeoutMs: number): Promise<boolean> {
     const e = this.live(id);
     if (!e) return false;
-    const record = { ...e.record, lastSeenAt: next.lastSeenAt };
+    // Only what a touch may change: "last seen", and the password proof of a re-authentication.
+    const record = {
+      ...e.record,
+      lastSeenAt: next.lastSeenAt,
+      ...(next.authenticatedAt === undefined ? {} : { authenticatedAt: next.authenticatedAt }),
+    };
     this.sessions.set(id, { record, expiresAt: this.now() + ttlFor(record, this.now(), idleTimeoutMs) });
     return true;
   }

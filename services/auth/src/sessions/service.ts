@@ -10,6 +10,8 @@ export interface SessionPolicy {
   readonly absoluteTimeoutMs: number;
   readonly touchIntervalMs: number;
   readonly maxPerUser: number;
+  /** How old a session's password proof may be for a sensitive action. */
+  readonly reauthWindowMs: number;
 }
 
 export interface ActiveSession {
@@ -24,7 +26,12 @@ export type Validation =
   | { readonly ok: true; readonly session: ActiveSession }
   | { readonly ok: false; readonly outcome: Exclude<ValidationOutcome, 'valid' | 'error'> };
 
-export type RevokeReason = 'logout' | 'revoke' | 'logout_all' | 'evicted' | 'expired';
+export type RevokeReason = 'logout' | 'revoke' | 'logout_all' | 'evicted' | 'expired' | 'password_change' | 'account_delete';
+
+/** When the session last proved the password (records older than the field: their login). */
+export function authenticatedAt(r: SessionRecord): number {
+  return r.authenticatedAt ?? r.createdAt;
+}
 
 /**
  * Session rules in one place: token -> sha256 -> one store lookup -> idle/absolute checks. The
@@ -130,15 +137,33 @@ export class SessionService {
     }
   }
 
+  /** True while the session's last password proof is inside the re-authentication window. */
+  isRecentlyAuthenticated(s: ActiveSession): boolean {
+    return this.now() - authenticatedAt(s.record) < this.policy.reauthWindowMs;
+  }
+
+  /**
+   * Records a fresh password proof on the session (POST /auth/reauth). Written through touch, so
+   * it can never bring back a session revoked meanwhile: false then.
+   */
+  async reauthenticate(s: ActiveSession): Promise<boolean> {
+    const now = this.now();
+    const next = { ...s.record, lastSeenAt: now, authenticatedAt: now };
+    if (!(await this.store.touch(s.id, next, this.policy.idleTimeoutMs))) return false;
+    s.record = next;
+    this.failedTouches.delete(s.id);
+    return true;
+  }
+
   async revoke(id: string, reason: RevokeReason): Promise<boolean> {
     const removed = await this.store.revoke(id);
     if (removed) this.metrics.sessionsRevoked.inc({ reason });
     return removed;
   }
 
-  async revokeAll(userId: string, exceptId?: string): Promise<number> {
+  async revokeAll(userId: string, exceptId?: string, reason: RevokeReason = 'logout_all'): Promise<number> {
     const n = await this.store.revokeAllForUser(userId, exceptId);
-    if (n > 0) this.metrics.sessionsRevoked.inc({ reason: 'logout_all' }, n);
+    if (n > 0) this.metrics.sessionsRevoked.inc({ reason }, n);
     return n;
   }
 

@@ -10,6 +10,12 @@ export interface SessionRecord {
   readonly ip: string;
   /** A short "Browser version on OS" summary, not the raw header: it is shown, and it costs memory. */
   readonly userAgent: string;
+  /**
+   * When this session last proved the password (login, POST /auth/reauth): what the
+   * re-authentication window of sensitive actions is measured from. Absent on records written
+   * before the field existed, which were made by a login: createdAt stands in.
+   */
+  readonly authenticatedAt?: number;
 }
 
 export interface CreateSessionOptions {

@@ -6,7 +6,7 @@ export function newUserId(): string {
 }
 import type { RedisConnection } from '../redis/connection.js';
 import { runScript } from '../redis/exec.js';
-import { CREATE_USER } from '../redis/scripts.js';
+import { CREATE_USER, DELETE_USER, SET_PASSWORD_HASH } from '../redis/scripts.js';
 import { classifyRedisError } from '../redis/errors.js';
 
 export interface User {
@@ -28,12 +28,12 @@ export interface UserRepository {
   findById(id: string): Promise<User | null>;
   /** Durable where the store has replicas. Throws EmailTakenError. */
   create(email: string, passwordHash: string): Promise<User>;
+  /** A rehash at login: best effort, not waited on by replicas. Never recreates a deleted user. */
   updatePasswordHash(id: string, passwordHash: string): Promise<void>;
-}
-
-/** NFKC + lower case: "Ａlice@Example.com" and "alice@example.com" are one account. */
-export function normaliseEmail(email: string): string {
-  return email.normalize('NFKC').trim().toLowerCase();
+  /** A password change: durable where the store has replicas; false when the user is gone. */
+  setPasswordHash(id: string, passwordHash: string): Promise<boolean>;
+  /** Removes the user and its email index, durably; false when it was already gone. */
+  delete(user: Pick<User, 'id' | 'email'>): Promise<boolean>;
 }
 
 export class MemoryUserRepository implements UserRepository {
@@ -58,8 +58,20 @@ export class MemoryUserRepository implements UserRepository {
   }
 
   async updatePasswordHash(id: string, passwordHash: string): Promise<void> {
+    await this.setPasswordHash(id, passwordHash);
+  }
+
+  async setPasswordHash(id: string, passwordHash: string): Promise<boolean> {
     const u = this.byId.get(id);
-    if (u) this.byId.set(id, { ...u, passwordHash });
+    if (!u) return false;
+    this.byId.set(id, { ...u, passwordHash });
+    return true;
+  }
+
+  async delete(user: Pick<User, 'id' | 'email'>): Promise<boolean> {
+    const existed = this.byId.delete(user.id);
+    if (this.byEmail.get(user.email) === user.id) this.byEmail.delete(user.email);
+    return existed;
   }
 }
 
@@ -118,10 +130,33 @@ export class RedisUserRepository implements UserRepository {
 
   async updatePasswordHash(id: string, passwordHash: string): Promise<void> {
     try {
-      // HSET only if the user still exists: a rehash must not resurrect a deleted account.
-      await this.conn.exec.send(['EVAL', "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'hash', ARGV[1]) end return 1", '1', `${this.prefix}user:${id}`, passwordHash]);
+      await runScript(this.conn.exec, SET_PASSWORD_HASH, [`${this.prefix}user:${id}`], [passwordHash]);
     } catch (err) {
       throw classifyRedisError('user_update', err);
+    }
+  }
+
+  async setPasswordHash(id: string, passwordHash: string): Promise<boolean> {
+    try {
+      // Durable (WAIT on sentinel): a change the client was told about must survive a failover,
+      // or the old password would work again on the promoted replica.
+      const n = await this.conn.durable('user_update', (exec) =>
+        runScript<number>(exec, SET_PASSWORD_HASH, [`${this.prefix}user:${id}`], [passwordHash]),
+      );
+      return n === 1;
+    } catch (err) {
+      throw classifyRedisError('user_update', err);
+    }
+  }
+
+  async delete(user: Pick<User, 'id' | 'email'>): Promise<boolean> {
+    try {
+      const n = await this.conn.durable('user_delete', (exec) =>
+        runScript<number>(exec, DELETE_USER, [`${this.prefix}user:${user.id}`, `${this.prefix}email:${user.email}`], [user.id]),
+      );
+      return n === 1;
+    } catch (err) {
+      throw classifyRedisError('user_delete', err);
     }
   }
 }

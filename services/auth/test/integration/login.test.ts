@@ -58,7 +58,12 @@ describe.each(STORES)('login and session validation (%s store)', (store) => {
 
     const cookies = r.setCookies.map(parseSetCookie).filter((c) => c.value !== '');
     const byName = new Map(cookies.map((c) => [c.name, c]));
-    expect([...byName.keys()].sort()).toEqual([SID, `${SID}.sig`]);
+    // The session pair, and the device cookie that gives this browser its own throttle budget.
+    expect([...byName.keys()].sort()).toEqual(['device', SID, `${SID}.sig`]);
+    const device = byName.get('device')!;
+    expect(device.attributes.has('httponly')).toBe(true);
+    expect(device.attributes.get('samesite')).toBe('strict');
+    expect(device.value).not.toContain('@');
     const sid = byName.get(SID)!;
     expect(sid.value).toMatch(TOKEN_RE); // 32 random bytes: 256 bits
     expect(Buffer.from(sid.value, 'base64url')).toHaveLength(32);
@@ -225,11 +230,11 @@ describe('cookie security behind a proxy (memory store)', () => {
     const r = await b.login(email, PASSWORD);
     expect(r.status).toBe(200);
     const cookies = r.setCookies.map(parseSetCookie).filter((c) => c.value !== '');
-    expect(cookies.map((c) => c.name).sort()).toEqual(['__Host-sid', '__Host-sid.sig']);
+    expect(cookies.map((c) => c.name).sort()).toEqual(['__Host-device', '__Host-sid', '__Host-sid.sig']);
     for (const c of cookies) {
       expect(c.attributes.has('secure')).toBe(true);
       expect(c.attributes.has('httponly')).toBe(true);
-      expect(c.attributes.get('samesite')).toBe('lax');
+      expect(c.attributes.get('samesite')).toBe(c.name === '__Host-device' ? 'strict' : 'lax');
       expect(c.attributes.get('path')).toBe('/');
       expect(c.attributes.has('domain')).toBe(false);
     }

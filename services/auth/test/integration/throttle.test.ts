@@ -135,8 +135,15 @@ describe.each(STORES)('login throttling (%s store)', (store) => {
 });
 
 describe('throttle refund (Redis and memory, directly)', () => {
-  const limits = { windowMs: 60_000, maxFailuresPerAccount: 2, maxAttemptsPerIp: 1000 };
-  it.each(['memory', 'redis'] as const)('%s: a refunded attempt frees its place; a refund never goes below zero', async (kind) => {
+  const limits = {
+    windowMs: 60_000,
+    maxFailuresPerAccount: 2,
+    maxFailuresPerAccountIp: 2,
+    maxFailuresPerDevice: 2,
+    backoffMaxMs: 60_000,
+    maxAttemptsPerIp: 1000,
+  };
+  it.each(['memory', 'redis'] as const)('%s: a refunded attempt frees its place and its delay; a refund never goes below zero', async (kind) => {
     const conn =
       kind === 'redis'
         ? createStandaloneConnection(
@@ -147,16 +154,23 @@ describe('throttle refund (Redis and memory, directly)', () => {
         : undefined;
     await conn?.ready;
     const t = conn ? new RedisLoginThrottle(conn, `refund${process.pid}:`, limits) : new MemoryLoginThrottle(limits);
+    const client = { ip: '192.0.2.1' };
     try {
       const account = uniqueEmail();
-      await t.refund(account); // nothing to give back: no negative credit
-      expect((await t.check(account, '192.0.2.1')).allowed).toBe(true);
-      expect((await t.check(account, '192.0.2.1')).allowed).toBe(true);
-      expect((await t.check(account, '192.0.2.1')).allowed).toBe(false);
-      await t.refund(account);
-      await t.refund(account);
-      expect((await t.check(account, '192.0.2.1')).allowed).toBe(true);
-      expect((await t.check(account, '192.0.2.1')).allowed).toBe(false);
+      await t.refund(account, client); // nothing to give back: no negative credit
+      expect((await t.check(account, client)).allowed).toBe(true);
+      expect((await t.check(account, client)).allowed).toBe(true);
+      // The budget is spent: the next attempt waits (a refused one is not counted).
+      expect(await t.check(account, client)).toMatchObject({ allowed: false, scope: 'account_ip' });
+      await t.refund(account, client);
+      expect((await t.check(account, client)).allowed).toBe(true);
+      expect((await t.check(account, client)).allowed).toBe(false);
+      await t.refund(account, client);
+      await t.refund(account, client);
+      await t.refund(account, client);
+      expect((await t.check(account, client)).allowed).toBe(true);
+      expect((await t.check(account, client)).allowed).toBe(true);
+      expect((await t.check(account, client)).allowed).toBe(false);
     } finally {
       await conn?.close();
     }

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -7,6 +7,7 @@ import { createMetrics } from '../../src/observability/metrics.js';
 import { buildDependencies, type Dependencies } from '../../src/deps.js';
 import { createApp } from '../../src/app.js';
 import type { Lifecycle } from '../../src/http/ops-routes.js';
+import { createHttpServer } from '../../src/http/server.js';
 
 /** Cheap argon2 parameters: tests exercise the flow, not the cost (the defaults have their own test). */
 export const FAST_ARGON2 = { ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', ARGON2_PARALLELISM: '1' };
@@ -45,7 +46,7 @@ export async function startApp(env: Record<string, string> = {}): Promise<TestAp
   const deps = await buildDependencies(config, logger, metrics);
   const lifecycle: Lifecycle = { shuttingDown: false };
   const app = createApp({ ...deps, lifecycle });
-  const server: Server = createServer(app.callback());
+  const server: Server = createHttpServer(app, config.http, logger, metrics);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

@@ -40,6 +40,14 @@ describe('session codec', () => {
     expect(decodeSession(encodeSession(long))!.userAgent).toHaveLength(MAX_USER_AGENT);
   });
 
+  it('keeps a re-authentication time, and writes no ninth field when it is the creation time', () => {
+    expect(encodeSession({ ...record, authenticatedAt: record.createdAt })).toBe(encodeSession(record));
+    const reauthed = { ...record, authenticatedAt: record.createdAt + 90_000 };
+    expect(encodeSession(reauthed).split('\x1f')).toHaveLength(9);
+    expect(decodeSession(encodeSession(reauthed))).toEqual(reauthed);
+    expect(decodeSession(encodeSession(record))?.authenticatedAt).toBeUndefined();
+  });
+
   it('reads anything malformed as no session', () => {
     const good = encodeSession(record).split('\x1f');
     const bad = [
@@ -48,7 +56,8 @@ describe('session codec', () => {
       '',
       '{"u":"x"}',
       good.slice(0, 7).join('\x1f'),
-      [...good, 'extra'].join('\x1f'),
+      [...good, '10', 'extra'].join('\x1f'),
+      [...good, '-1'].join('\x1f'),
       good.map((f, i) => (i === 3 ? 'NaN!' : f)).join('\x1f'),
       good.map((f, i) => (i === 4 ? '-1' : f)).join('\x1f'),
       good.map((f, i) => (i === 0 ? '' : f)).join('\x1f'),

@@ -49,7 +49,18 @@ describe('loadConfig', () => {
     });
     expect(c.session.keys).toHaveLength(1);
     expect(c.session.keys[0]!.length).toBeGreaterThanOrEqual(32);
-    expect(c.throttle).toEqual({ windowMs: 900_000, maxFailuresPerAccount: 5, maxAttemptsPerIp: 100 });
+    expect(c.throttle).toEqual({
+      windowMs: 900_000,
+      maxFailuresPerAccount: 20,
+      maxFailuresPerAccountIp: 5,
+      maxFailuresPerDevice: 10,
+      backoffMaxMs: 900_000,
+      maxAttemptsPerIp: 100,
+      deviceCookieName: 'device',
+      deviceCookieMaxAgeMs: 180 * 86_400_000,
+    });
+    expect(c.session.reauthWindowMs).toBe(300_000);
+    expect(c.http).toMatchObject({ requestTimeoutMs: 30_000, headersTimeoutMs: 10_000 });
     // OWASP argon2id: 19 MiB, 2 iterations, 1 lane.
     expect(c.argon2).toMatchObject({ memoryCost: 19_456, timeCost: 2, parallelism: 1, maxQueue: 64 });
     expect(c.argon2.maxConcurrency).toBeGreaterThanOrEqual(1);

@@ -41,7 +41,7 @@ describe('SessionService.touchIfDue', () => {
     const store = new FailingTouchStore(() => now);
     const service = new SessionService(
       store,
-      { idleTimeoutMs: 600_000, absoluteTimeoutMs: 3_600_000, touchIntervalMs: 60_000, maxPerUser: 10 },
+      { idleTimeoutMs: 600_000, absoluteTimeoutMs: 3_600_000, touchIntervalMs: 60_000, maxPerUser: 10, reauthWindowMs: 300_000 },
       ['k-0123456789-0123456789-0123456789-01'],
       createMetrics({ defaultMetrics: false }),
       createLogger('silent'),
