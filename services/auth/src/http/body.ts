@@ -22,6 +22,8 @@ export function jsonBody(limitBytes: number, readTimeoutMs: number): Middleware 
     jsonLimit: limitBytes,
     jsonStrict: true,
     encoding: 'utf-8',
+    // DELETE /auth/account carries the password; the parser skips DELETE bodies by default.
+    parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'],
   });
   return async (ctx, next) => {
     if (isUnsafe(ctx.method) && hasBody(ctx)) {

@@ -73,6 +73,31 @@ export function sessionStoreConformance(name: string, make: () => Promise<StoreF
       expect(await store.get(gone)).toBeNull();
     });
 
+    it('touch carries a re-authentication (authenticatedAt) into the stored record', async () => {
+      const sid = id();
+      const r = record(`u-${id()}`);
+      await store.create(sid, r, OPTS);
+      expect((await store.get(sid))?.authenticatedAt ?? r.createdAt).toBe(r.createdAt);
+      const proved = { ...r, lastSeenAt: r.lastSeenAt + 7000, authenticatedAt: r.createdAt + 7000 };
+      expect(await store.touch(sid, proved, OPTS.idleTimeoutMs)).toBe(true);
+      expect(await store.get(sid)).toEqual(proved);
+      // A later plain touch ("last seen") keeps it.
+      expect(await store.touch(sid, { ...proved, lastSeenAt: proved.lastSeenAt + 1000 }, OPTS.idleTimeoutMs)).toBe(true);
+      expect((await store.get(sid))?.authenticatedAt).toBe(proved.authenticatedAt);
+    });
+
+    it('revoke_all for a password change leaves only the kept session, and is idempotent', async () => {
+      const user = `u-${id()}`;
+      const keep = id();
+      const others = [id(), id()];
+      await store.create(keep, record(user, Date.now()), OPTS);
+      for (const [i, sid] of others.entries()) await store.create(sid, record(user, Date.now() + 1 + i), OPTS);
+      expect(await store.revokeAllForUser(user, keep)).toBe(2);
+      expect(await store.revokeAllForUser(user, keep)).toBe(0);
+      for (const sid of others) expect(await store.get(sid)).toBeNull();
+      expect((await store.listByUser(user)).map((s) => s.id)).toEqual([keep]);
+    });
+
     it('revoke is idempotent, and a touch after a revoke does not bring the session back', async () => {
       const sid = id();
       const r = record(`u-${id()}`);
