@@ -59,11 +59,15 @@ interface ScopeRef {
   readonly budget: number;
 }
 
+/**
+ * Key names differ from the plain counters of the earlier throttle (`th:a:<email>`): during a
+ * rolling upgrade an old string key under the same name would make the hash commands fail.
+ */
 function scopesFor(limits: ThrottleLimits, account: string, client: LoginClient): ScopeRef[] {
-  if (client.device) return [{ scope: 'device', key: `d:${account}:${client.device}`, budget: limits.maxFailuresPerDevice }];
+  if (client.device) return [{ scope: 'device', key: `dev:${account}:${client.device}`, budget: limits.maxFailuresPerDevice }];
   return [
-    { scope: 'account_ip', key: `ai:${account}:${client.ip}`, budget: limits.maxFailuresPerAccountIp },
-    { scope: 'account', key: `a:${account}`, budget: limits.maxFailuresPerAccount },
+    { scope: 'account_ip', key: `acip:${account}:${client.ip}`, budget: limits.maxFailuresPerAccountIp },
+    { scope: 'account', key: `acct:${account}`, budget: limits.maxFailuresPerAccount },
   ];
 }
 

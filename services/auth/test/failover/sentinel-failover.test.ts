@@ -2,6 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { startSentinelTopology, type SentinelTopology } from '@session-auth/topology';
 import { startApp, waitReady, type TestApp } from '../support/app.js';
 import { Browser, PASSWORD, uniqueEmail } from '../support/client.js';
+import { pollUntil } from '../integration/_helpers.js';
 
 interface Sample {
   op: 'me' | 'login' | 'revoked';
@@ -146,6 +147,46 @@ describe('Sentinel failover through the app (real processes, kill -9)', () => {
       await topo.waitHealthy(40_000);
     }
   }, 180_000);
+
+  it('a password change acknowledged before a primary kill still holds after the failover', async () => {
+    const who = uniqueEmail('pwchange');
+    expect((await new Browser(app.url).register(who, PASSWORD)).status).toBe(201);
+    const changer = new Browser(app.url);
+    expect((await changer.login(who, PASSWORD)).status).toBe(200);
+    const others: Browser[] = [];
+    for (let i = 0; i < 3; i++) {
+      const b = new Browser(app.url);
+      expect((await b.login(who, PASSWORD)).status).toBe(200);
+      others.push(b);
+    }
+    const oldToken = new Map(changer.jar);
+    const NEW = 'changed right before the kill';
+    const changed = await changer.post('/auth/password', { currentPassword: PASSWORD, newPassword: NEW });
+    expect(changed.status, JSON.stringify(changed.body)).toBe(200);
+    expect(changed.body.revoked).toBe(3);
+
+    // Acknowledged: now the primary dies at once, before anything else can copy it anywhere.
+    const old = await topo.currentPrimary();
+    await old.kill();
+    await topo.waitForNewPrimary(old.port, 15_000);
+    const { value: relogin } = await pollUntil(
+      () => new Browser(app.url).login(who, NEW),
+      (r) => r.status === 200,
+      { timeoutMs: 10_000, everyMs: 100 },
+    );
+    expect(relogin.status).toBe(200);
+
+    // On the promoted replica: the new hash, and none of the old sessions.
+    expect((await new Browser(app.url).login(who, PASSWORD)).status).toBe(401);
+    for (const b of others) expect((await b.get('/auth/me')).status, 'a revoked session came back').toBe(401);
+    const replay = new Browser(app.url);
+    for (const [k, v] of oldToken) replay.jar.set(k, v);
+    expect((await replay.get('/auth/me')).status, 'the rotated-out token came back').toBe(401);
+    expect((await changer.get('/auth/me')).status, 'the rotated session was lost').toBe(200);
+
+    await old.start();
+    await topo.waitHealthy(40_000);
+  }, 90_000);
 
   it('shows no user-visible error when a replica and one sentinel die', async () => {
     const reader = new Browser(app.url);

@@ -41,7 +41,7 @@ async function start(mode: Mode): Promise<Env> {
       app,
       prefix,
       dataUrl: async () => {
-        const { host, port } = (await topo.currentPrimary()).endpoint;
+        const { host, port } = await topo.currentPrimary();
         return `redis://${host}:${port}`;
       },
       async close() {

@@ -58,7 +58,15 @@ describe('Redis store: what is at rest', () => {
     const data = await dump(prefix);
     const userId = login.body.user.id as string;
     expect([...data.keys()].sort()).toEqual(
-      [`${prefix}email:${email}`, `${prefix}s:${id}`, `${prefix}th:a:${email}`, `${prefix}th:ip:127.0.0.1`, `${prefix}u:${userId}:s`, `${prefix}user:${userId}`].sort(),
+      [
+        `${prefix}email:${email}`,
+        `${prefix}s:${id}`,
+        `${prefix}th:acct:${email}`,
+        `${prefix}th:acip:${email}:127.0.0.1`,
+        `${prefix}th:ip:127.0.0.1`,
+        `${prefix}u:${userId}:s`,
+        `${prefix}user:${userId}`,
+      ].sort(),
     );
     const secrets = { token: t, sig, csrf: login.body.csrfToken as string, password: PASSWORD };
     for (const [key, value] of data) {
