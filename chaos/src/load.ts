@@ -6,12 +6,14 @@
  * The ledger remembers acknowledged sessions (login 200) and acknowledged revocations (logout 204)
  * so that verify() can check afterwards that every acked session still validates (else: lost)
  * and every revoked one stays 401 (else: undone). A user holds at most one session at a time, so
- * SESSION_MAX_PER_USER never evicts an acked session behind our back.
+ * SESSION_MAX_PER_USER never evicts an acked session behind our back. A password change
+ * (passwordChange) adds acknowledged revocations too: every other session of the user, and the
+ * token its own session was rotated away from.
  */
 import { randomBytes } from 'node:crypto';
 import { sleep } from './util.js';
 
-export type Op = 'login' | 'me' | 'logout' | 'register' | 'verify';
+export type Op = 'login' | 'me' | 'logout' | 'register' | 'verify' | 'password';
 
 export interface Sample {
   /** epoch ms */
@@ -26,7 +28,7 @@ export interface Sample {
 }
 
 export const REQUEST_TIMEOUT_MS = 3_000;
-const EXPECTED: Record<Op, number> = { login: 200, me: 200, logout: 204, register: 201, verify: 200 };
+const EXPECTED: Record<Op, number> = { login: 200, me: 200, logout: 204, register: 201, verify: 200, password: 200 };
 
 export interface SimUser {
   index: number;
@@ -138,6 +140,40 @@ export class Client {
     }
     dropSession(user);
     return r.status;
+  }
+
+  /**
+   * Logs `user` in on `others` more browsers, then changes its password from its own session. On
+   * 200 the other sessions and the token rotated out are acknowledged revocations and the new
+   * token a live session; on a store error all of them are ambiguous (the change may or may not
+   * have happened). Returns the status and how many sessions the service said it revoked.
+   */
+  async passwordChange(user: SimUser, others = 2): Promise<{ status: number; revoked: number }> {
+    if (user.sessionId === undefined && !(await this.login(user))) return { status: 0, revoked: 0 };
+    const twins: LedgerEntry[] = [];
+    for (let i = 0; i < others; i += 1) {
+      const twin: SimUser = { ...user, cookies: new Map(), csrf: undefined, sessionId: undefined };
+      if (await this.login(twin)) twins.push(this.ledger[twin.sessionId!]!);
+    }
+    const own = this.ledger[user.sessionId!]!;
+    const newPassword = `pw-${randomBytes(9).toString('base64url')}`;
+    const r = await this.request('password', user, 'POST', '/auth/password', { currentPassword: user.password, newPassword });
+    if (r.status === 200) {
+      const at = Date.now();
+      for (const e of [own, ...twins]) {
+        e.state = 'revoked';
+        e.revokedAt = at;
+      }
+      user.password = newPassword;
+      applySetCookies(user.cookies, r.setCookies);
+      user.csrf = (r.json as { csrfToken?: string }).csrfToken;
+      const entry: LedgerEntry = { id: this.ledger.length, user: user.index, cookie: cookieHeader(user.cookies), ackedAt: at, state: 'live' };
+      this.ledger.push(entry);
+      user.sessionId = entry.id;
+      return { status: 200, revoked: (r.json as { revoked?: number }).revoked ?? 0 };
+    }
+    if (r.status !== 401 && r.status !== 403) for (const e of [own, ...twins]) e.state = 'ambiguous';
+    return { status: r.status, revoked: 0 };
   }
 }
 

@@ -103,6 +103,10 @@ describe.sequential('kill-primary with real processes', () => {
     expect(f.ackedSessionsLost).toBe(0);
     expect(f.revocationsUndone).toBe(0);
     expect(f.hungRequests).toBe(0);
+    // A password change acknowledged right before the kill: its 3 revocations (2 other sessions,
+    // the rotated-out token) are among those verified after the failover.
+    expect(record.trials[0]!.checks.find((c) => c.name.startsWith('password change'))).toMatchObject({ pass: true, actual: '200, 2 revoked' });
+    expect(f.revocations).toBeGreaterThanOrEqual(3);
     expect(record.hypothesisAfter?.pass).toBe(true);
     expect(record.verdict, record.verdictReasons.join('\n')).toBe('pass');
     assertReports(reportDir, record);

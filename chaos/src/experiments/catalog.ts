@@ -6,6 +6,7 @@
 import type { Check, Fault, Figures } from '../figures.js';
 import { fmtMs } from '../figures.js';
 import type { Platform } from '../platforms/platform.js';
+import type { Client, SimUser } from '../load.js';
 
 export type TopologyKind = 'standalone' | 'sentinel' | 'replicated';
 export type ExperimentName = Fault['kind'];
@@ -20,6 +21,11 @@ export interface Experiment {
   title: string;
   description: string;
   topologies: TopologyKind[];
+  /**
+   * A step right before the method, under the same load (kill-primary: a password change, so the
+   * ledger holds revocations acknowledged just before the fault). Its check joins the trial's.
+   */
+  beforeInject?(client: Client, user: SimUser): Promise<Check>;
   inject(p: Platform): Promise<Fault>;
   /** After the fault, when the rollback runs (null: no rollback step). */
   rollbackDelayMs(topology: TopologyKind): number | null;
@@ -63,6 +69,12 @@ export const experiments: Record<ExperimentName, Experiment> = {
       'no login and no validation until Redis is restarted (the rollback, after a fixed outage, with AOF on). Sentinel promotes a replica; ' +
       'the apps follow it and serve reads from a replica meanwhile; the rollback restarts the old node, which rejoins as a replica.',
     topologies: ['standalone', 'sentinel', 'replicated'],
+    // A password change acknowledged right before the kill: its revocations (the user's other
+    // sessions, the token rotated out) are in the ledger, so "revocations undone" covers them.
+    async beforeInject(client, user) {
+      const r = await client.passwordChange(user, 2);
+      return check('password change acknowledged right before the kill', '200, 2 other sessions revoked', `${r.status}, ${r.revoked} revoked`, r.status === 200 && r.revoked === 2);
+    },
     inject: (p) => p.killPrimary(),
     rollbackDelayMs: (t) => (t === 'sentinel' ? 4_000 : 5_000),
     observeMs: (t) => (t === 'sentinel' ? 8_000 : 9_000),

@@ -139,9 +139,11 @@ export async function runExperiment(opts: RunOptions): Promise<RunRecord> {
   const client = new Client(platform.baseUrl);
   const users = makeUsers(opts.users ?? 16);
   const probeUsers = makeUsers(4);
-  log(`${exp.name} on ${platform.name}/${topology}: registering ${users.length + probeUsers.length} users`);
+  // Its own user, outside the load: the load's users hold one session each (see load.ts).
+  const changer: SimUser = { ...makeUsers(1)[0]!, index: users.length + probeUsers.length };
+  log(`${exp.name} on ${platform.name}/${topology}: registering ${users.length + probeUsers.length + 1} users`);
   client.record = false;
-  await registerAll(client, [...users, ...probeUsers]);
+  await registerAll(client, [...users, ...probeUsers, changer]);
   client.record = true;
 
   const recorder = await platform.startEvents();
@@ -175,8 +177,13 @@ export async function runExperiment(opts: RunOptions): Promise<RunRecord> {
         let fault: Fault | undefined;
         let rollbackAt: number | null = null;
         let error: string | undefined;
+        let before: Check | undefined;
         try {
           await sleep(warmupMs);
+          if (exp.beforeInject) {
+            before = await exp.beforeInject(client, changer);
+            log(`trial ${i + 1}/${trials}: ${before.name}: ${before.actual}`);
+          }
           fault = await exp.inject(platform);
           log(`trial ${i + 1}/${trials}: ${fault.kind} -> ${fault.target}${fault.detail ? ` (${fault.detail})` : ''}`);
           if (rollbackDelayMs !== null) {
@@ -207,6 +214,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunRecord> {
           verify: { ackedSessions: verified.ackedSessions, lost: verified.lost.length, revocations: verified.revocations, undone: verified.undone.length, ambiguous: verified.ambiguous },
         });
         const checks = exp.expectations(topology, figures);
+        if (before) checks.unshift(before);
         if (error) checks.unshift({ name: 'method/rollback/health completed', expected: 'no error', actual: error, pass: false });
         record.trials.push({
           index: i + 1,
