@@ -91,4 +91,18 @@ describe('the service process', () => {
     expect(p.stderr()).toContain('SESSION_STORE');
     expect(p.stderr()).not.toMatch(/at .*\.ts:\d+/); // a message, not a stack trace
   });
+
+  it('in production without PUBLIC_ORIGIN starts (README: why) and says once that the CSRF check compares Origin with Host', async () => {
+    const port = await freePort();
+    const p = run({ NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', SESSION_KEYS: 'k'.repeat(32), ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1' });
+    await pollUntil(() => get(`http://127.0.0.1:${port}/healthz`), (s) => s === 200, { timeoutMs: 15_000, everyMs: 100 });
+    expect(p.stdout().match(/PUBLIC_ORIGIN not set/g)).toHaveLength(1);
+    p.child.kill('SIGTERM');
+    expect((await p.exited).code).toBe(0);
+    const q = run({ NODE_ENV: 'production', PORT: String(await freePort()), HOST: '127.0.0.1', SESSION_KEYS: 'k'.repeat(32), PUBLIC_ORIGIN: 'https://auth.example.com' });
+    await pollUntil(() => Promise.resolve(q.stdout()), (o) => o.includes('listening'), { timeoutMs: 15_000, everyMs: 100 });
+    expect(q.stdout()).not.toContain('PUBLIC_ORIGIN not set');
+    q.child.kill('SIGTERM');
+    await q.exited;
+  });
 });
