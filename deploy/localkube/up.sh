@@ -32,6 +32,18 @@ hint() {
 }
 
 t0=$(date +%s)
+all_alive() {
+  local p
+  for p in etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy local-path-provisioner; do
+    pid_alive "$LK_PIDS/$p.pid" || return 1
+  done
+}
+# Every process alive but not (yet) healthy, e.g. right after a start or on a loaded machine:
+# give it a minute before calling it broken and starting over.
+if all_alive && ! bash "$LK_DIR/status.sh" --quiet; then
+  log "all processes are running; waiting up to 60s for the API server and the node"
+  wait_for "a healthy cluster" 60 bash "$LK_DIR/status.sh" --quiet || true
+fi
 if bash "$LK_DIR/status.sh" --quiet; then
   log "already up and healthy"
   hint
