@@ -69,6 +69,16 @@ describe('session store outage (redis)', () => {
       const reg = await timed(() => new Browser(app.url).register(uniqueEmail(), PASSWORD));
       expectUnavailable(reg);
       expect(reg.ms).toBeLessThan(1500);
+      // The account actions too: a fast 503, never a hang or a 500, and nothing half done.
+      for (const act of [
+        () => b.post('/auth/reauth', { password: PASSWORD }),
+        () => b.post('/auth/password', { currentPassword: PASSWORD, newPassword: 'another good password' }),
+        () => b.request('DELETE', '/auth/account', { json: { password: PASSWORD } }),
+      ]) {
+        const r = await timed(act);
+        expectUnavailable(r);
+        expect(r.ms).toBeLessThan(1500);
+      }
       // Several at once are all bounded too.
       const many = await Promise.all(Array.from({ length: 5 }, () => timed(() => b.get('/auth/me'))));
       for (const r of many) {
