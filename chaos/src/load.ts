@@ -54,10 +54,14 @@ export class Client {
   readonly ledger: LedgerEntry[] = [];
   record = true;
 
-  constructor(readonly baseUrl: string) {}
+  /** `headers`: sent with every request (e.g. x-forwarded-proto where no TLS edge sits in front). */
+  constructor(
+    readonly baseUrl: string,
+    private readonly headers: Readonly<Record<string, string>> = {},
+  ) {}
 
   async request(op: Op, user: SimUser | undefined, method: string, path: string, body?: unknown, cookie?: string): Promise<{ status: number; json: unknown; setCookies: string[] }> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { ...this.headers, accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     const jar = cookie ?? (user ? cookieHeader(user.cookies) : '');
     if (jar) headers.cookie = jar;

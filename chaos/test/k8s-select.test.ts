@@ -111,4 +111,10 @@ describe('kubernetesConfigFromEnv (the chaos Job env)', () => {
     expect(kubernetesConfigFromEnv({ ...base, CHAOS_DELETE_GRACE_SECONDS: 'default' }).deleteGraceSeconds).toBeUndefined();
     expect(() => kubernetesConfigFromEnv({ ...base, CHAOS_DELETE_GRACE_SECONDS: '-1' })).toThrow(/CHAOS_DELETE_GRACE_SECONDS/);
   });
+
+  it('sends x-forwarded-proto only when told to (the chart\'s Job stands in for the TLS edge)', () => {
+    const base = { K8S_NAMESPACE: 'ns', BASE_URL: 'http://x', APP_POD_SELECTOR: 'a', REDIS_POD_SELECTOR: 'r' };
+    expect(kubernetesConfigFromEnv(base).forwardedProto).toBeUndefined();
+    expect(kubernetesConfigFromEnv({ ...base, CHAOS_FORWARDED_PROTO: 'https' }).forwardedProto).toBe('https');
+  });
 });

@@ -34,6 +34,9 @@ async function runnerEnv(): Promise<Record<string, string>> {
     APP_POD_SELECTOR: `app.kubernetes.io/instance=${release},app.kubernetes.io/component=app`,
     REDIS_POD_SELECTOR: `app.kubernetes.io/instance=${release},app.kubernetes.io/component=redis`,
     SENTINEL_POD_SELECTOR: `app.kubernetes.io/instance=${release},app.kubernetes.io/component=sentinel`,
+    // The release keeps the production cookie defaults (Secure, __Host-sid): the runner stands
+    // in for the TLS edge as the chart's own chaos Job does.
+    CHAOS_FORWARDED_PROTO: 'https',
     // The load is one client IP: the per-IP login limit is raised in the release (below).
   };
 }
@@ -73,7 +76,6 @@ describe('chaos through the Kubernetes API (Sentinel)', () => {
       helm([
         'install', release, chartDir, '-n', ns,
         '-f', join(chartDir, 'ci', 'default-values.yaml'), '-f', imageValuesFile(),
-        '--set-string', 'config.cookieSecure=false',
         '--set-string', 'config.extraEnv.LOGIN_MAX_ATTEMPTS_PER_IP=1000000',
         '--set', 'chaos.job.enabled=true', '--set', 'chaos.job.mode=test',
         '--wait', '--timeout', '8m',

@@ -78,8 +78,8 @@ const VALIDATION_WINDOW_MS = 2_000;
 const VALIDATION_MIN_RATE = 0.99;
 
 /** The steady-state hypothesis: readiness via the ingress, login works, >= 99 % validations succeed over 2 s. */
-export async function steadyState(baseUrl: string, probeUsers: SimUser[]): Promise<Hypothesis> {
-  const client = new Client(baseUrl);
+export async function steadyState(baseUrl: string, probeUsers: SimUser[], headers: Readonly<Record<string, string>> = {}): Promise<Hypothesis> {
+  const client = new Client(baseUrl, headers);
   const probes: Probe[] = [];
   const ready = await client.request('me', undefined, 'GET', '/readyz');
   probes.push({ name: 'GET /readyz via the ingress', tolerance: '200', value: String(ready.status), pass: ready.status === 200 });
@@ -136,7 +136,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunRecord> {
   const healthyTimeoutMs = opts.healthyTimeoutMs ?? 30_000;
   const started = Date.now();
 
-  const client = new Client(platform.baseUrl);
+  const client = new Client(platform.baseUrl, platform.requestHeaders);
   const users = makeUsers(opts.users ?? 16);
   const probeUsers = makeUsers(4);
   // Its own user, outside the load: the load's users hold one session each (see load.ts).
@@ -156,7 +156,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunRecord> {
     startedAt: new Date(started).toISOString(),
     durationMs: 0,
     config: { trials, warmupMs, observeMs, rollbackDelayMs, users: users.length, requestTimeoutMs: 3_000, platform: platform.describe() },
-    hypothesisBefore: await steadyState(platform.baseUrl, probeUsers),
+    hypothesisBefore: await steadyState(platform.baseUrl, probeUsers, platform.requestHeaders),
     hypothesisAfter: null,
     trials: [],
     aggregate: [],
@@ -232,7 +232,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunRecord> {
         });
         if (error) break;
       }
-      record.hypothesisAfter = await steadyState(platform.baseUrl, probeUsers);
+      record.hypothesisAfter = await steadyState(platform.baseUrl, probeUsers, platform.requestHeaders);
       log(`steady state after: ${record.hypothesisAfter.pass ? 'met' : 'NOT met'}`);
     }
   } finally {

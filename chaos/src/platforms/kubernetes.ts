@@ -10,7 +10,9 @@
  * Env (set by charts/session-auth/templates/chaos-job.yaml): K8S_NAMESPACE, BASE_URL,
  * SESSION_STORE (redis|sentinel), REDIS_SENTINELS, REDIS_MASTER_NAME, REDIS_URL, REDIS_PASSWORD,
  * REDIS_SENTINEL_PASSWORD, APP_POD_SELECTOR, REDIS_POD_SELECTOR, SENTINEL_POD_SELECTOR,
- * CHAOS_DELETE_GRACE_SECONDS.
+ * CHAOS_DELETE_GRACE_SECONDS, CHAOS_FORWARDED_PROTO (sent as x-forwarded-proto: the Job talks to
+ * the Service over plain HTTP where users come through a TLS edge, so with Secure cookies it must
+ * say so, as the chart's smoke test does).
  */
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { createClient } from 'redis';
@@ -30,6 +32,7 @@ export interface KubernetesConfig {
   recoveryTimeoutMs: number;
   /** gracePeriodSeconds of the delete: 0 forced; undefined: the pod's own terminationGracePeriodSeconds. */
   deleteGraceSeconds: number | undefined;
+  forwardedProto?: string;
 }
 
 function parseGrace(raw: string | undefined): number | undefined {
@@ -57,6 +60,7 @@ export function kubernetesConfigFromEnv(env: Record<string, string | undefined>)
     selectors: { app: need('APP_POD_SELECTOR'), redis: need('REDIS_POD_SELECTOR'), sentinel: env.SENTINEL_POD_SELECTOR ?? '' },
     recoveryTimeoutMs: Number(env.CHAOS_RECOVERY_TIMEOUT_MS ?? 180_000),
     deleteGraceSeconds: parseGrace(env.CHAOS_DELETE_GRACE_SECONDS),
+    forwardedProto: env.CHAOS_FORWARDED_PROTO || undefined,
   };
 }
 
@@ -78,6 +82,9 @@ export class KubernetesPlatform implements Platform {
   }
   get baseUrl(): string {
     return this.cfg.baseUrl;
+  }
+  get requestHeaders(): Readonly<Record<string, string>> {
+    return this.cfg.forwardedProto ? { 'x-forwarded-proto': this.cfg.forwardedProto } : {};
   }
 
   describe(): Record<string, unknown> {

@@ -16,6 +16,8 @@ export interface Platform {
   readonly topology: 'standalone' | 'sentinel' | 'replicated';
   /** The ingress / Service URL the load goes through. */
   readonly baseUrl: string;
+  /** Headers every load request carries (kubernetes: x-forwarded-proto when the runner stands in for the TLS edge). */
+  readonly requestHeaders?: Readonly<Record<string, string>>;
   describe(): Record<string, unknown>;
   /** Sentinel events (+sdown, +odown, +switch-master, ...) with receive timestamps. */
   startEvents(): Promise<EventRecorder>;
