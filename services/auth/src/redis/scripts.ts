@@ -175,6 +175,25 @@ return 1
 `,
 );
 
+// KEYS[1] the scope a success clears (account+IP, or device), KEYS[2] (optional) the account
+// ceiling; ARGV: the ceiling's budget. The password was right: the client's own scope is cleared,
+// and its attempt is taken back from the ceiling, whose other attempts (guesses from elsewhere)
+// stay counted. Its delay goes only if the count is back under the budget.
+export const THROTTLE_SUCCESS = script(
+  'throttle_success',
+  `
+redis.call('DEL', KEYS[1])
+if KEYS[2] then
+  local c = tonumber(redis.call('HGET', KEYS[2], 'c') or '0')
+  if c > 0 then
+    c = c - 1
+    if c < tonumber(ARGV[1]) then redis.call('HSET', KEYS[2], 'c', c, 'n', '0') else redis.call('HSET', KEYS[2], 'c', c) end
+  end
+end
+return 1
+`,
+);
+
 // KEYS[1] user key, KEYS[2] email key; ARGV: userId. Removes the user and its email index (only
 // if the index still names this user). Idempotent: a replay after a failover removes nothing more.
 export const DELETE_USER = script(

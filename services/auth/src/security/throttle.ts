@@ -1,6 +1,6 @@
 import type { RedisConnection } from '../redis/connection.js';
 import { runScript } from '../redis/exec.js';
-import { THROTTLE_CHECK, THROTTLE_REFUND } from '../redis/scripts.js';
+import { THROTTLE_CHECK, THROTTLE_REFUND, THROTTLE_SUCCESS } from '../redis/scripts.js';
 import { classifyRedisError } from '../redis/errors.js';
 
 export interface ThrottleLimits {
@@ -39,9 +39,11 @@ export interface LoginClient {
  *   argon2 work across accounts; a device login does not count there, so a shared or attacked
  *   IP does not lock out a known browser either.
  *
- * Attempts count before the password is checked (counting after argon2 let a burst through);
- * a success clears the scope it was counted in, and a client without a device cookie clears
- * the account ceiling too (the password was proved; the delays were for guessers).
+ * Attempts count before the password is checked (counting after argon2 let a burst through).
+ * A success clears the client's own scope (account+IP, or device) and takes its attempt back
+ * from the account ceiling, but never clears the ceiling: the guesses counted there came from
+ * elsewhere, and a real user logging in on a new browser must not hand the attacker a fresh
+ * budget (the measurement in test/integration/lockout.test.ts found exactly that).
  */
 export interface LoginThrottle {
   check(account: string, client: LoginClient): Promise<ThrottleDecision>;
@@ -49,7 +51,7 @@ export interface LoginThrottle {
   checkIp(ip: string): Promise<ThrottleDecision>;
   /** Gives back an attempt that was shed before its password was checked. */
   refund(account: string, client: LoginClient): Promise<void>;
-  /** The password was right: clears the scopes this client's attempts were counted in. */
+  /** The password was right: clears this client's own scope and takes its attempt back from the ceiling. */
   reset(account: string, client: LoginClient): Promise<void>;
 }
 
@@ -151,7 +153,13 @@ export class MemoryLoginThrottle implements LoginThrottle {
   }
 
   async reset(account: string, client: LoginClient): Promise<void> {
-    for (const s of scopesFor(this.limits, account, client)) this.scopes.delete(s.key);
+    const [own, ceiling] = scopesFor(this.limits, account, client);
+    this.scopes.delete(own!.key);
+    const b = ceiling && this.scopes.get(ceiling.key);
+    if (ceiling && b && b.c > 0) {
+      const c = b.c - 1;
+      this.scopes.set(ceiling.key, { ...b, c, n: c < ceiling.budget ? 0 : b.n });
+    }
   }
 }
 
@@ -201,8 +209,9 @@ export class RedisLoginThrottle implements LoginThrottle {
   }
 
   async reset(account: string, client: LoginClient): Promise<void> {
+    const [own, ceiling] = scopesFor(this.limits, account, client);
     try {
-      await this.conn.exec.send(['DEL', ...scopesFor(this.limits, account, client).map((s) => this.key(s.key))]);
+      await runScript(this.conn.exec, THROTTLE_SUCCESS, [this.key(own!.key), ...(ceiling ? [this.key(ceiling.key)] : [])], [ceiling?.budget ?? 0]);
     } catch (err) {
       throw classifyRedisError('throttle', err);
     }
