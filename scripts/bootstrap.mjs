@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Makes a fresh clone runnable, so that each README command installs what it needs itself:
 // - npm dependencies (`npm ci`) when node_modules is missing or older than the lockfile;
-// - Debian packages named by flags (--redis: redis-server + redis-sentinel, --prometheus), with
+// - Debian packages named by flags (--redis: redis-server + redis-sentinel, --prometheus,
+//   --localkube: what deploy/localkube runs and builds with), with
 //   apt-get when running as root, else one line saying exactly what to run;
 // - Go-built tools named by flags (--helm, --actionlint): `go install` of a pinned version
 //   through scripts/install-*.sh (idempotent, quiet when already there).
@@ -32,6 +33,7 @@ if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs) {
 }
 
 function has(bin) {
+  if (bin.startsWith('/')) return existsSync(bin);
   return spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status === 0;
 }
 
@@ -39,6 +41,18 @@ function has(bin) {
 const DEBIAN = {
   '--redis': [['redis-server', 'redis-server'], ['redis-sentinel', 'redis-sentinel']],
   '--prometheus': [['promtool', 'prometheus']],
+  // deploy/localkube: the real single-node cluster (`npm run test:kube`, `npm run kube:up`).
+  '--localkube': [
+    ['containerd', 'containerd'],
+    ['runc', 'runc'],
+    ['dockerd', 'docker.io'],
+    ['/usr/lib/cni/bridge', 'containernetworking-plugins'],
+    ['iptables', 'iptables'],
+    ['conntrack', 'conntrack'],
+    ['openssl', 'openssl'],
+    ['curl', 'curl'],
+    ['mmdebstrap', 'mmdebstrap'],
+  ],
 };
 const pkgs = Object.entries(DEBIAN)
   .filter(([flag]) => args.has(flag))
