@@ -33,13 +33,13 @@ kind: ConfigMap
 metadata: {name: coredns, namespace: kube-system}
 data:
   Corefile: |
-    $CLUSTER_DOMAIN:1053 in-addr.arpa:1053 ip6.arpa:1053 {
+    $CLUSTER_DOMAIN:1053 $(for z in $DNS_EXTRA_ZONES; do printf '%s:1053 ' "$z"; done)in-addr.arpa:1053 ip6.arpa:1053 {
         errors
         health {
             lameduck 5s
         }
         ready
-        kubernetes $CLUSTER_DOMAIN in-addr.arpa ip6.arpa {
+        kubernetes $CLUSTER_DOMAIN ${DNS_EXTRA_ZONES:+$DNS_EXTRA_ZONES }in-addr.arpa ip6.arpa {
             pods insecure
             ttl 30
         }

@@ -46,6 +46,9 @@ DNS_SVC_IP="10.96.0.10"
 POD_CIDR="${LOCALKUBE_POD_CIDR:-10.244.0.0/24}"
 POD_GATEWAY="10.244.0.1"
 CLUSTER_DOMAIN="cluster.local"
+# Further zones CoreDNS answers for the cluster's Services and pods, besides CLUSTER_DOMAIN (space
+# separated): for a chart installed with another `clusterDomain`, as its custom test values do.
+DNS_EXTRA_ZONES="${LOCALKUBE_DNS_EXTRA_ZONES:-}"
 CNI_NET_NAME="localkube"
 CNI_BRIDGE="cni0"
 CNI_BIN_DIR="${LOCALKUBE_CNI_BIN_DIR:-/usr/lib/cni}"   # Debian's containernetworking-plugins

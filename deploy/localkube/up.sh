@@ -46,6 +46,8 @@ if all_alive && ! bash "$LK_DIR/status.sh" --quiet; then
 fi
 if bash "$LK_DIR/status.sh" --quiet; then
   log "already up and healthy"
+  # Idempotent, and picks up a changed LOCALKUBE_DNS_EXTRA_ZONES without a restart.
+  addons_apply
   hint
   exit 0
 fi

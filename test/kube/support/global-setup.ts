@@ -12,6 +12,8 @@ function step(script: string, args: string[] = []): void {
 }
 
 export function setup(): void {
+  // The custom test values install the chart with clusterDomain k8s.example.internal.
+  process.env.LOCALKUBE_DNS_EXTRA_ZONES ??= 'k8s.example.internal';
   step('up.sh');
   step('images.sh');
 }
