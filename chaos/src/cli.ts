@@ -177,6 +177,9 @@ async function clusterPrometheus(): Promise<PrometheusHandle> {
     dir,
     scrapeConfigs: [kubernetesScrapeConfig({ kubeconfig, namespace, release })],
     ruleFiles: [join(repoRoot(), 'charts/session-auth/files/prometheus/alerts.yaml')],
+  }).catch((err: unknown) => {
+    // Debian's prometheus package is built without kubernetes_sd and refuses the config.
+    throw new Error(`${(err as Error).message} (a prometheus with kubernetes_sd is needed: Debian's has none; deploy/localkube/build.sh builds one, point PROMETHEUS_BIN at it)`);
   });
   log(`prometheus at ${prom.url} scraping release ${release} in ${namespace} through the API server (logs ${relative(process.cwd(), dir)})`);
   return prom;

@@ -104,4 +104,12 @@ if ! have_version local-path-provisioner "$LOCAL_PATH_PROVISIONER_VERSION"; then
   GOBIN="$bin" go install -trimpath -ldflags "-s -w" "github.com/rancher/local-path-provisioner@$LOCAL_PATH_PROVISIONER_VERSION"
   echo "$LOCAL_PATH_PROVISIONER_VERSION" > "$bin/.local-path-provisioner.version"
 fi
+# Prometheus with kubernetes_sd: Debian's prometheus package is built without the Kubernetes
+# service discovery ("field kubernetes_sd_configs not found"), and the chaos runner's --observe on
+# this cluster finds the release's pods through the API server as the ServiceMonitor would.
+if ! have_version prometheus "$PROMETHEUS_VERSION"; then
+  log "building prometheus $PROMETHEUS_VERSION (about 4 min on 2 cores with a cold Go cache)"
+  GOBIN="$bin" go install -trimpath -ldflags "-s -w" "github.com/prometheus/prometheus/cmd/prometheus@$PROMETHEUS_VERSION"
+  echo "$PROMETHEUS_VERSION" > "$bin/.prometheus.version"
+fi
 log "ok: $bin"

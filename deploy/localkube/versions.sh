@@ -16,3 +16,5 @@ PAUSE_TAG="${PAUSE_TAG:-3.10-localkube}"
 DEBIAN_SUITE="${DEBIAN_SUITE:-bookworm}"
 NODE_VERSION="${NODE_VERSION:-24.22.3}"
 NPM_VERSION="${NPM_VERSION:-11.19.1}"
+# Prometheus 3.x (module versions v0.3XX.Y are Prometheus v3.XX.Y), for kubernetes_sd.
+PROMETHEUS_VERSION="${PROMETHEUS_VERSION:-v0.316.0}"

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:f
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../chaos/src/experiments/runner.js';
-import { chartDir, clusterEnv, getJson, helm, imageValuesFile, kubectl, must, pods, repoRoot, serviceUrl } from './support/kube.js';
+import { chartDir, clusterEnv, getJson, helm, imageValuesFile, kubectl, localkubeHome, must, pods, repoRoot, serviceUrl } from './support/kube.js';
 
 const ns = 'e2e-chaos';
 const release = 'sa';
@@ -37,6 +37,8 @@ async function runnerEnv(): Promise<Record<string, string>> {
     // The release keeps the production cookie defaults (Secure, __Host-sid): the runner stands
     // in for the TLS edge as the chart's own chaos Job does.
     CHAOS_FORWARDED_PROTO: 'https',
+    // Debian's prometheus has no kubernetes_sd; deploy/localkube/build.sh builds one that does.
+    PROMETHEUS_BIN: join(localkubeHome, 'bin', 'prometheus'),
     // The load is one client IP: the per-IP login limit is raised in the release (below).
   };
 }

@@ -118,6 +118,41 @@ export class KubernetesPlatform implements Platform {
     throw new Error(`no sentinel named the primary (${failures.join('; ')})`);
   }
 
+  /**
+   * What the Sentinels think of the replicas (SENTINEL replicas <master>), from the first that
+   * answers: the pod being ready is not enough, a replica whose new address the Sentinels cannot
+   * reach yet (DNS still answering with the old pod's IP) would leave the next failover with no
+   * good replica to promote.
+   */
+  async replicaHealth(): Promise<{ healthy: number; known: number; detail: string[] }> {
+    for (const s of this.cfg.sentinels) {
+      const client = createClient({ socket: { host: s.host, port: s.port, connectTimeout: 1_000, reconnectStrategy: false }, password: this.cfg.sentinelPassword });
+      client.on('error', () => {});
+      try {
+        await client.connect();
+        const reply = (await client.sendCommand(['SENTINEL', 'replicas', this.cfg.masterName])) as unknown;
+        if (!Array.isArray(reply)) continue;
+        const detail: string[] = [];
+        let healthy = 0;
+        for (const r of reply as unknown[]) {
+          if (!Array.isArray(r)) continue;
+          const f = new Map<string, string>();
+          for (let i = 0; i + 1 < r.length; i += 2) f.set(String(r[i]), String(r[i + 1]));
+          const flags = f.get('flags') ?? '';
+          const ok = !/s_down|o_down|disconnected/.test(flags) && f.get('master-link-status') === 'ok';
+          if (ok) healthy++;
+          detail.push(`${f.get('name') ?? '?'} ${flags} link=${f.get('master-link-status') ?? '?'}`);
+        }
+        return { healthy, known: detail.length, detail };
+      } catch {
+        // the next sentinel
+      } finally {
+        client.destroy();
+      }
+    }
+    return { healthy: 0, known: 0, detail: ['no sentinel answered'] };
+  }
+
   async startEvents(): Promise<EventRecorder> {
     const events: TimelineEvent[] = [];
     const clients = await Promise.all(
@@ -185,7 +220,7 @@ export class KubernetesPlatform implements Platform {
 
   async waitHealthy(timeoutMs: number): Promise<void> {
     await pollUntil(
-      'the release healthy (all pods ready, Sentinel names a ready primary, /readyz 200)',
+      'the release healthy (all pods ready, Sentinel names a ready primary and sees every replica linked, /readyz 200)',
       async () => {
         const [redisPods, sentinelPods, appPods] = await Promise.all([this.pods('redis'), this.pods('sentinel'), this.pods('app')]);
         const all = [...redisPods, ...sentinelPods, ...appPods];
@@ -193,6 +228,9 @@ export class KubernetesPlatform implements Platform {
         if (this.cfg.topology === 'sentinel') {
           const primary = await this.askPrimary();
           selectVictim({ kind: 'kill-primary', topology: 'sentinel', redisPods, sentinelPods, appPods, primary });
+          // Every other data pod is a replica the Sentinels see linked and up.
+          const replicas = await this.replicaHealth();
+          if (replicas.healthy < redisPods.length - 1) return undefined;
         }
         const r = await fetch(`${this.cfg.baseUrl}/readyz`, { signal: AbortSignal.timeout(2_000) });
         await r.arrayBuffer();

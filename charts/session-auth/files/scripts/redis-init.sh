@@ -12,10 +12,18 @@
 #   yes               | this pod, flagged   | any           | wait for the new primary, then replica;
 #                     | s_down/o_down/      |               | exit 1 (restart, retry) if none in time
 #                     | failover            |               |
-#   yes               | this pod            | yes           | primary (quick restart before any failover)
-#   yes               | this pod            | no, replicas  | wait for failover (never an empty primary)
+#   yes               | this pod            | any, replicas | wait for the failover, then replica
+#                     |                     | known         | (see below)
+#   yes               | this pod            | any, none     | primary (fresh install, or a single node)
 #                     |                     | known         |
-#   yes               | this pod            | no, none known| primary (fresh install)
+#
+# Why a restarted primary never resumes as primary while replicas exist, even with its data: on
+# Kubernetes the StatefulSet recreates a deleted pod within a second or two, before the Sentinels
+# have even flagged it down (down-after-milliseconds). Resuming then races the failover they are
+# about to start: for a moment two nodes accept writes, and what the clients wrote to the loser is
+# dropped when Sentinel demotes it (seen on a real cluster: acknowledged sessions lost and
+# revocations undone after a forced delete of the primary pod). Its process is gone, so the
+# Sentinels will fail over; waiting costs nothing that failover does not already cost.
 #   no (after wait)   | -                   | pod-0, none   | primary (bootstrap; pod-0 does not wait)
 #   no (after wait)   | -                   | pod-0, data   | primary (whole-cluster restart; see README)
 #   no (after wait)   | -                   | pod-N (N>0)   | replica of pod-0 (Sentinels fix it later)
@@ -97,12 +105,10 @@ decide() {
         *s_down*|*o_down*|*failover*)
           log "sentinels still name this pod but flag it '$PRIMARY_FLAGS': waiting for the new primary" ;;
         *)
-          if has_data; then
-            ROLE=primary; log "sentinels name this pod as primary and local data exists: primary"; return
-          elif [ "$PRIMARY_REPLICAS" -gt 0 ] 2>/dev/null; then
-            log "sentinels name this pod, it has no data and $PRIMARY_REPLICAS replica(s) exist: waiting for a failover, never an empty primary"
+          if [ "$PRIMARY_REPLICAS" -gt 0 ] 2>/dev/null; then
+            log "sentinels name this pod and know $PRIMARY_REPLICAS replica(s): waiting for their failover (never resume as primary: it would race it)"
           else
-            ROLE=primary; log "sentinels name this pod, no data, no replicas: fresh install, primary"; return
+            ROLE=primary; log "sentinels name this pod and know no replica: primary (fresh install or a single node)"; return
           fi ;;
       esac
     else
