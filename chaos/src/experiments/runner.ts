@@ -133,7 +133,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunRecord> {
   const warmupMs = opts.warmupMs ?? 2_000;
   const observeMs = opts.observeMs ?? exp.observeMs(topology);
   const rollbackDelayMs = opts.rollbackDelayMs ?? exp.rollbackDelayMs(topology);
-  const healthyTimeoutMs = opts.healthyTimeoutMs ?? 30_000;
+  const healthyTimeoutMs = opts.healthyTimeoutMs ?? platform.healthyTimeoutMs ?? 30_000;
   const started = Date.now();
 
   const client = new Client(platform.baseUrl, platform.requestHeaders);

@@ -83,6 +83,7 @@ export class KubernetesPlatform implements Platform {
   get baseUrl(): string {
     return this.cfg.baseUrl;
   }
+  readonly healthyTimeoutMs = 90_000;
   get requestHeaders(): Readonly<Record<string, string>> {
     return this.cfg.forwardedProto ? { 'x-forwarded-proto': this.cfg.forwardedProto } : {};
   }
@@ -135,9 +136,11 @@ export class KubernetesPlatform implements Platform {
         const detail: string[] = [];
         let healthy = 0;
         for (const r of reply as unknown[]) {
-          if (!Array.isArray(r)) continue;
+          // node-redis turns each replica's field list into an object; a raw reply is a flat list.
           const f = new Map<string, string>();
-          for (let i = 0; i + 1 < r.length; i += 2) f.set(String(r[i]), String(r[i + 1]));
+          if (Array.isArray(r)) for (let i = 0; i + 1 < r.length; i += 2) f.set(String(r[i]), String(r[i + 1]));
+          else if (r && typeof r === 'object') for (const [k, v] of Object.entries(r)) f.set(k, String(v));
+          else continue;
           const flags = f.get('flags') ?? '';
           const ok = !/s_down|o_down|disconnected/.test(flags) && f.get('master-link-status') === 'ok';
           if (ok) healthy++;

@@ -16,6 +16,12 @@ export interface Platform {
   readonly topology: 'standalone' | 'sentinel' | 'replicated';
   /** The ingress / Service URL the load goes through. */
   readonly baseUrl: string;
+  /**
+   * How long a trial may wait for the topology to be whole again (default 30 s). Kubernetes needs
+   * longer: a recreated pod has a new IP, and cluster DNS may answer with the old one for up to
+   * its cache TTL (30 s with CoreDNS's defaults), so the Sentinels reach it only after that.
+   */
+  readonly healthyTimeoutMs?: number;
   /** Headers every load request carries (kubernetes: x-forwarded-proto when the runner stands in for the TLS edge). */
   readonly requestHeaders?: Readonly<Record<string, string>>;
   describe(): Record<string, unknown>;

@@ -61,11 +61,25 @@ app.kubernetes.io/component: {{ .component }}
 {{- if eq .Values.redis.topology "sentinel" }}true{{ end }}
 {{- end }}
 
-{{/* Stable DNS name of pod <i> of a StatefulSet; call with (list $ "<sts>" "<headless svc>" i). */}}
+{{/*
+Stable DNS name of pod <i> of a StatefulSet; call with (list $ "<sts>" "<headless svc>" i).
+With redis.podServices (the default) the name of the pod's own ClusterIP Service,
+<pod>.<ns>.svc.<domain>, whose address never changes; else <pod>.<headless>.<ns>.svc.<domain>, an
+A record of the pod's IP, which changes on every restart and which cluster DNS caches (30 s with
+CoreDNS's usual settings).
+*/}}
 {{- define "session-auth.podDNS" -}}
 {{- $ctx := index . 0 -}}
+{{- if $ctx.Values.redis.podServices -}}
+{{- printf "%s-%d.%s.svc.%s" (index . 1) (int (index . 3)) $ctx.Release.Namespace $ctx.Values.clusterDomain -}}
+{{- else -}}
 {{- printf "%s-%d.%s.%s.svc.%s" (index . 1) (int (index . 3)) (index . 2) $ctx.Release.Namespace $ctx.Values.clusterDomain -}}
+{{- end -}}
 {{- end }}
+
+{{/* What the scripts put between a pod's name and ".<ns>.svc.<domain>" (see podDNS). */}}
+{{- define "session-auth.redisSubdomain" -}}{{ if not .Values.redis.podServices }}.{{ include "session-auth.redisHeadless" . }}{{ end }}{{- end }}
+{{- define "session-auth.sentinelSubdomain" -}}{{ if not .Values.redis.podServices }}.{{ include "session-auth.sentinelHeadless" . }}{{ end }}{{- end }}
 
 {{/* host:port,host:port,... of every Sentinel (REDIS_SENTINELS). */}}
 {{- define "session-auth.sentinelAddresses" -}}

@@ -24,6 +24,10 @@
   value: {{ include "session-auth.sentinelName" . | quote }}
 - name: SENTINEL_HEADLESS
   value: {{ include "session-auth.sentinelHeadless" . | quote }}
+- name: REDIS_SUBDOMAIN
+  value: {{ include "session-auth.redisSubdomain" . | quote }}
+- name: SENTINEL_SUBDOMAIN
+  value: {{ include "session-auth.sentinelSubdomain" . | quote }}
 - name: SENTINEL_REPLICAS
   value: {{ .Values.redis.sentinel.replicas | quote }}
 - name: SENTINEL_PORT

@@ -141,9 +141,18 @@ describe('auth Deployment', () => {
     const port = name === 'custom' ? 26380 : 26379;
     const expected = Array.from(
       { length: sts.spec.replicas },
-      (_, i) => `${sts.metadata.name}-${i}.${sts.spec.serviceName}.auth-ns.svc.${domain}:${port}`,
+      (_, i) => `${sts.metadata.name}-${i}.auth-ns.svc.${domain}:${port}`,
     );
+    // Each name is the pod's own ClusterIP Service (redis.podServices), selecting just that pod
+    // and publishing it before it is ready.
     expect(cm.data.REDIS_SENTINELS.split(',')).toEqual(expected);
+    for (let i = 0; i < sts.spec.replicas; i++) {
+      const svc = one(objs, 'Service', `${sts.metadata.name}-${i}`);
+      expect(svc.spec.clusterIP).toBeUndefined();
+      expect(svc.spec.publishNotReadyAddresses).toBe(true);
+      expect(svc.spec.selector['statefulset.kubernetes.io/pod-name']).toBe(`${sts.metadata.name}-${i}`);
+      expect(svc.spec.ports[0].port).toBe(port);
+    }
     expect(cm.data.REDIS_MASTER_NAME).toBe(name === 'custom' ? 'sessions' : 'mymaster');
     // the headless Service named by the StatefulSet exists and publishes not-ready addresses
     const headless = one(objs, 'Service', sts.spec.serviceName);
@@ -220,8 +229,17 @@ describe('selectors', () => {
     for (const w of workloads) {
       expect(matches(w.spec.selector.matchLabels, w.spec.template.metadata.labels), w.metadata.name).toBe(true);
     }
+    // The StatefulSet controller adds statefulset.kubernetes.io/pod-name=<sts>-<ordinal> to each pod.
+    const podNames = new Map(workloads.filter((w) => w.kind === 'StatefulSet').map((w) => [w.spec.template.metadata.labels, { sts: w.metadata.name, replicas: w.spec.replicas }]));
     for (const svc of byKind(objs, 'Service')) {
-      expect(podLabelSets.filter((l) => matches(svc.spec.selector, l)), svc.metadata.name).toHaveLength(1);
+      const { 'statefulset.kubernetes.io/pod-name': podName, ...sel } = svc.spec.selector as Record<string, string>;
+      const hits = podLabelSets.filter((l) => matches(sel, l));
+      expect(hits, svc.metadata.name).toHaveLength(1);
+      if (podName !== undefined) {
+        const owner = podNames.get(hits[0]!);
+        const ordinal = Number(podName.slice((owner?.sts.length ?? 0) + 1));
+        expect(owner && podName.startsWith(`${owner.sts}-`) && ordinal < owner.replicas, `${svc.metadata.name} selects an existing pod`).toBe(true);
+      }
     }
     for (const pdb of byKind(objs, 'PodDisruptionBudget')) {
       expect(podLabelSets.filter((l) => matches(pdb.spec.selector.matchLabels, l)), pdb.metadata.name).toHaveLength(1);

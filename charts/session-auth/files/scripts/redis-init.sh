@@ -40,8 +40,12 @@ CONF="$CONFIG_DIR/redis.conf"
 # DNS_SUFFIX lets a local test replace ".<ns>.svc.<domain>" with something resolvable.
 DNS_SUFFIX="${DNS_SUFFIX-.${POD_NAMESPACE}.svc.${CLUSTER_DOMAIN}}"
 ORDINAL="${POD_NAME##*-}"
-MY_HOST="${POD_NAME}.${REDIS_HEADLESS}${DNS_SUFFIX}"
-POD0_HOST="${REDIS_STS}-0.${REDIS_HEADLESS}${DNS_SUFFIX}"
+# REDIS_SUBDOMAIN/SENTINEL_SUBDOMAIN: ".<headless service>" for <pod>.<headless>.<ns>.svc names, empty
+# for the per-pod Services (<pod>.<ns>.svc, see redis.podServices); unset means the headless form.
+REDIS_SUBDOMAIN="${REDIS_SUBDOMAIN-.$REDIS_HEADLESS}"
+SENTINEL_SUBDOMAIN="${SENTINEL_SUBDOMAIN-.$SENTINEL_HEADLESS}"
+MY_HOST="${POD_NAME}${REDIS_SUBDOMAIN}${DNS_SUFFIX}"
+POD0_HOST="${REDIS_STS}-0${REDIS_SUBDOMAIN}${DNS_SUFFIX}"
 
 log() { echo "redis-init[$POD_NAME]: $*" >&2; }
 
@@ -60,7 +64,7 @@ sentinel_cmd() {
   fi
 }
 
-sentinel_host() { echo "${SENTINEL_STS}-$1.${SENTINEL_HEADLESS}${DNS_SUFFIX}"; }
+sentinel_host() { echo "${SENTINEL_STS}-$1${SENTINEL_SUBDOMAIN}${DNS_SUFFIX}"; }
 
 # field <name>: value following the line <name> in a raw key/value reply read from stdin.
 field() { awk -v k="$1" 'found { print; exit } $0 == k { found = 1 }'; }

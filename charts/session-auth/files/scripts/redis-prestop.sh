@@ -11,7 +11,9 @@
 # Environment: the init step's (redis-init.sh) plus PRESTOP_WAIT_SECONDS.
 set -u
 DNS_SUFFIX="${DNS_SUFFIX-.${POD_NAMESPACE}.svc.${CLUSTER_DOMAIN}}"
-MY_HOST="${POD_NAME}.${REDIS_HEADLESS}${DNS_SUFFIX}"
+REDIS_SUBDOMAIN="${REDIS_SUBDOMAIN-.$REDIS_HEADLESS}"
+SENTINEL_SUBDOMAIN="${SENTINEL_SUBDOMAIN-.$SENTINEL_HEADLESS}"
+MY_HOST="${POD_NAME}${REDIS_SUBDOMAIN}${DNS_SUFFIX}"
 WAIT="${PRESTOP_WAIT_SECONDS:-15}"
 
 log() { echo "redis-prestop[$POD_NAME]: $*" >&2; }
@@ -28,7 +30,27 @@ sentinel_cmd() {
     timeout 3 redis-cli -h "$h" -p "$SENTINEL_PORT" --raw "$@" 2>/dev/null
   fi
 }
-sentinel_host() { echo "${SENTINEL_STS}-$1.${SENTINEL_HEADLESS}${DNS_SUFFIX}"; }
+sentinel_host() { echo "${SENTINEL_STS}-$1${SENTINEL_SUBDOMAIN}${DNS_SUFFIX}"; }
+
+# First stop taking writes, then let the replicas catch up, then hand over. Without the pause the
+# old primary keeps acknowledging writes until Sentinel demotes it, after the promoted replica
+# stopped replicating from it; another replica can still confirm them (WAIT), and they vanish
+# when it resyncs from the new primary (seen on a real cluster: acknowledged sessions lost and
+# revocations undone). Paused writes block; clients give up at their deadline and get an error,
+# never a lost acknowledgement. Replication, INFO and Sentinel's REPLICAOF are not paused.
+pause_ms=$(( (WAIT + 5) * 1000 ))
+timeout 2 redis-cli --no-auth-warning -p "$REDIS_PORT" CLIENT PAUSE "$pause_ms" WRITE >/dev/null 2>&1 || log "CLIENT PAUSE failed: handing over without it"
+caught_up=""
+n=0
+while [ "$n" -lt 20 ]; do
+  info="$(timeout 2 redis-cli --no-auth-warning -p "$REDIS_PORT" --raw INFO replication 2>/dev/null | tr -d '\r')"
+  master_off="$(printf '%s\n' "$info" | sed -n 's/^master_repl_offset://p')"
+  lagging="$(printf '%s\n' "$info" | sed -n 's/^slave[0-9]*:.*offset=\([0-9]*\).*/\1/p' | awk -v m="$master_off" '$1 != m' | wc -l)"
+  if [ -n "$master_off" ] && [ "$lagging" -eq 0 ]; then caught_up=1; break; fi
+  sleep 0.1
+  n=$((n + 1))
+done
+[ -n "$caught_up" ] || log "replicas not caught up within 2s: Sentinel picks the most up-to-date one"
 
 asked=""
 i=0

@@ -16,12 +16,14 @@ set -eu
 CONFIG_DIR="${CONFIG_DIR:-/config}"
 CONF="$CONFIG_DIR/sentinel.conf"
 DNS_SUFFIX="${DNS_SUFFIX-.${POD_NAMESPACE}.svc.${CLUSTER_DOMAIN}}"
-MY_HOST="${POD_NAME}.${SENTINEL_HEADLESS}${DNS_SUFFIX}"
+REDIS_SUBDOMAIN="${REDIS_SUBDOMAIN-.$REDIS_HEADLESS}"
+SENTINEL_SUBDOMAIN="${SENTINEL_SUBDOMAIN-.$SENTINEL_HEADLESS}"
+MY_HOST="${POD_NAME}${SENTINEL_SUBDOMAIN}${DNS_SUFFIX}"
 
 log() { echo "sentinel-init[$POD_NAME]: $*" >&2; }
 
-redis_host() { echo "${REDIS_STS}-$1.${REDIS_HEADLESS}${DNS_SUFFIX}"; }
-sentinel_host() { echo "${SENTINEL_STS}-$1.${SENTINEL_HEADLESS}${DNS_SUFFIX}"; }
+redis_host() { echo "${REDIS_STS}-$1${REDIS_SUBDOMAIN}${DNS_SUFFIX}"; }
+sentinel_host() { echo "${SENTINEL_STS}-$1${SENTINEL_SUBDOMAIN}${DNS_SUFFIX}"; }
 
 sentinel_cmd() {
   h="$1"; shift
