@@ -300,8 +300,9 @@ main() {
     values) write_values; echo "$LK_IMAGES/values.yaml" ;;
     all) trap stop_docker_if_ours EXIT; cluster_images; image_app
          if ctr --address "$CTRD_SOCK" version >/dev/null 2>&1; then load_into_cluster; fi ;;
+    docker-up) docker_up; echo "unix://$DOCKER_SOCK" ;;   # for skaffold (DOCKER_HOST); docker-down stops it
     docker-down) docker_down ;;
-    *) die "usage: images.sh [cluster|app|load|values|all|docker-down]" ;;
+    *) die "usage: images.sh [cluster|app|load|values|all|docker-up|docker-down]" ;;
   esac
 }
 

@@ -43,6 +43,9 @@ describe('skaffold run -p localkube', () => {
   it('builds, deploys and serves a login', async () => {
     const built = await run('bash', [join(repoRoot, 'deploy/localkube/build-skaffold.sh')], process.env, 900_000);
     expect(built.code, built.out).toBe(0);
+    // skaffold talks to the Docker daemon before any build starts.
+    const dockerd = await run('bash', [join(repoRoot, 'deploy/localkube/images.sh'), 'docker-up'], process.env, 120_000);
+    expect(dockerd.code, dockerd.out).toBe(0);
     const r = await run(join(bin, 'skaffold'), ['run', '-p', 'localkube', '--status-check=true', '--cache-artifacts=false'], env(), 900_000);
     expect(r.code, r.out.slice(-4000)).toBe(0);
     const app = await pods('session-auth', 'app.kubernetes.io/component=app');
@@ -51,7 +54,14 @@ describe('skaffold run -p localkube', () => {
     const images = await must(kubectl(['-n', 'session-auth', 'get', 'pods', '-l', 'app.kubernetes.io/component=app', '-o', 'jsonpath={.items[*].spec.containers[0].image}']), 'images');
     expect(images).toMatch(/session-auth:[0-9a-f]{12,}/);
     const client = new AuthClient(await serviceUrl('session-auth', 'session-auth'));
-    expect((await client.register('skaffold@example.com', 'skaffold correct horse')).status).toBe(201);
+    // Ready pods can still answer 503 for a write while the replicas finish their first sync
+    // (durable writes wait for one); a client retries, as this one does, for a bounded time.
+    let reg = await client.register('skaffold@example.com', 'skaffold correct horse');
+    for (let i = 0; i < 60 && reg.status === 503; i++) {
+      await new Promise((res) => setTimeout(res, 1_000));
+      reg = await client.register('skaffold@example.com', 'skaffold correct horse');
+    }
+    expect(reg.status, JSON.stringify(reg.body)).toBe(201);
     expect((await client.login('skaffold@example.com', 'skaffold correct horse')).status).toBe(200);
     expect((await client.me()).status).toBe(200);
   }, 1_800_000);
