@@ -28,6 +28,19 @@ const CSRF = {
 const RETRY_AFTER = { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer', minimum: 1 } } };
 /** The 403s of a sensitive action a client must tell apart: ask for the password on REAUTH_REQUIRED. */
 const SUDO = ['REAUTH_REQUIRED'] as const;
+/** What a sensitive action that proves the password (change password, delete account) can answer. */
+const PASSWORD_ACTION_ERRORS = [
+  'UNAUTHENTICATED',
+  'INVALID_PASSWORD',
+  ...SUDO,
+  'CSRF_ORIGIN_MISMATCH',
+  'CSRF_TOKEN_INVALID',
+  'HTTPS_REQUIRED',
+  'TOO_MANY_ATTEMPTS',
+  'BUSY',
+  'STORE_UNAVAILABLE',
+  'WRITE_NOT_CONFIRMED',
+] as const;
 const input = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input' });
 
 /**
@@ -275,19 +288,7 @@ export function openApiDocument() {
                 properties: { revoked: { type: 'integer' }, session: ref('Session'), csrfToken: { type: 'string' } },
               }),
             },
-            ...errorResponses(
-              ...common,
-              'UNAUTHENTICATED',
-              'INVALID_PASSWORD',
-              ...SUDO,
-              'CSRF_ORIGIN_MISMATCH',
-              'CSRF_TOKEN_INVALID',
-              'HTTPS_REQUIRED',
-              'TOO_MANY_ATTEMPTS',
-              'BUSY',
-              'STORE_UNAVAILABLE',
-              'WRITE_NOT_CONFIRMED',
-            ),
+            ...errorResponses(...common, ...PASSWORD_ACTION_ERRORS),
           },
         },
       },
@@ -299,19 +300,7 @@ export function openApiDocument() {
           requestBody: { required: true, content: json(ref('DeleteAccountBody')) },
           responses: {
             '204': { description: 'Deleted; the cookies are cleared' },
-            ...errorResponses(
-              ...common,
-              'UNAUTHENTICATED',
-              'INVALID_PASSWORD',
-              ...SUDO,
-              'CSRF_ORIGIN_MISMATCH',
-              'CSRF_TOKEN_INVALID',
-              'HTTPS_REQUIRED',
-              'TOO_MANY_ATTEMPTS',
-              'BUSY',
-              'STORE_UNAVAILABLE',
-              'WRITE_NOT_CONFIRMED',
-            ),
+            ...errorResponses(...common, ...PASSWORD_ACTION_ERRORS),
           },
         },
       },
