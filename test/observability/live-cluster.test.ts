@@ -3,6 +3,7 @@ import { startCluster, type Cluster } from '../../chaos/src/cluster/index.js';
 import { dashboardQueries, loadDashboards } from './support/dashboards.js';
 import { parse as parseYaml } from 'yaml';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 
 /**
  * The dashboards and alerts against a real Prometheus scraping a real local cluster (sentinel
@@ -38,6 +39,18 @@ async function call(base: string, method: string, path: string, body?: unknown, 
   } catch {
     return { status: 0, cookies: '', json: {} };
   }
+}
+
+/** A request line no HTTP parser accepts; resolves when the server has answered and closed. */
+function malformedRequest(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.end('NOT A REQUEST\r\n\r\n'));
+    let out = '';
+    socket.setTimeout(5_000, () => socket.destroy(new Error('no answer to a malformed request')));
+    socket.on('data', (b: Buffer) => (out += b.toString()));
+    socket.once('error', reject);
+    socket.once('close', () => resolve(out));
+  });
 }
 
 /** A bounded mix of every kind of traffic the dashboards break down. */
@@ -88,6 +101,9 @@ describe('dashboards and alerts against a real Prometheus and a live cluster', (
   it('every panel query returns data and every alert fires on its fault', async () => {
     const base = cluster.url;
     await traffic(base, 6, 'steady');
+    // Malformed framing straight to each app replica (the ingress would not forward it): the
+    // HTTP server answers 400 itself and counts it in http_client_errors_total.
+    for (const app of cluster.apps) await malformedRequest(app.port);
     // Credential stuffing: LoginFailuresSpiking needs > 1 failure/s averaged over its 5 m window.
     let stuffed = 0;
     await Promise.all(
