@@ -11,8 +11,13 @@ import type { Client, SimUser } from '../load.js';
 export type TopologyKind = 'standalone' | 'sentinel' | 'replicated';
 export type ExperimentName = Fault['kind'];
 
-/** Bound on write/read recovery after a failover: measured ~2.4 s, so 5 s leaves room on a busy 2-core box. */
-export const RECOVERY_TOLERANCE_MS = 5_000;
+/**
+ * Bound on write/read recovery after a failover. Medians measured on this 2-core box: 2.5-2.9 s
+ * locally, 3.6 s (forced) and 2.6 s (graceful) on Kubernetes. About one local run in five reached
+ * 5.1 s when the old primary, restarted 3 s after the kill, full-resynced from the new one while
+ * the load ran (the fork and transfer starve a login of CPU), hence 6 s.
+ */
+export const RECOVERY_TOLERANCE_MS = 6_000;
 /** Failures tolerated when the fault should be invisible to users (replica, sentinel, app replica). */
 export const INVISIBLE_FAULT_MAX_FAILURE_RATE = 0.01;
 
