@@ -36,7 +36,8 @@ export interface Experiment {
   rollbackDelayMs(topology: TopologyKind): number | null;
   /** Observation under load after the fault (the runner also waits for health before ending a trial). */
   observeMs(topology: TopologyKind): number;
-  expectations(topology: TopologyKind, f: Figures): Check[];
+  /** `toleranceMs`: the platform's recovery bound (RECOVERY_TOLERANCE_MS unless it sets one). */
+  expectations(topology: TopologyKind, f: Figures, toleranceMs: number): Check[];
 }
 
 const check = (name: string, expected: string, actual: string, pass: boolean): Check => ({ name, expected, actual, pass });
@@ -56,11 +57,11 @@ function recoversWithin(f: Figures, ms = RECOVERY_TOLERANCE_MS): Check[] {
   ];
 }
 
-function invisible(f: Figures): Check[] {
+function invisible(f: Figures, toleranceMs: number): Check[] {
   const rate = f.totalRequests ? f.failedRequests / f.totalRequests : 0;
   return [
     check('failed requests', `<= ${(INVISIBLE_FAULT_MAX_FAILURE_RATE * 100).toFixed(0)} % of requests`, `${f.failedRequests} (${(rate * 100).toFixed(2)} %)`, rate <= INVISIBLE_FAULT_MAX_FAILURE_RATE),
-    ...recoversWithin(f),
+    ...recoversWithin(f, toleranceMs),
     ...noDamage(f),
   ];
 }
@@ -83,7 +84,7 @@ export const experiments: Record<ExperimentName, Experiment> = {
     inject: (p) => p.killPrimary(),
     rollbackDelayMs: (t) => (t === 'sentinel' ? 4_000 : 5_000),
     observeMs: (t) => (t === 'sentinel' ? 8_000 : 9_000),
-    expectations(t, f) {
+    expectations(t, f, tol) {
       if (t === 'replicated') {
         // The replicated design's promise: validation needs no network hop, so it survives the
         // store's loss; writes (logins, revocations) still need the change stream.
@@ -94,7 +95,7 @@ export const experiments: Record<ExperimentName, Experiment> = {
           // whose stream reader is still catching up; the figure is reported, not hidden.
           check('reads refused after the restart while replicas catch up (informational)', 'reported', String(f.failedReads - f.failedReadsBeforeRollback), true),
           check('logins fail while Redis is down (writes need the stream)', '> 0 failed logins', String(f.failedLogins), f.failedLogins > 0),
-          check('writes recover after the restart', `<= restart + ${fmtMs(RECOVERY_TOLERANCE_MS)}`, fmtMs(f.writeRecoveryMs), f.writeRecoveryMs !== null && f.writeRecoveryMs <= restart + RECOVERY_TOLERANCE_MS),
+          check('writes recover after the restart', `<= restart + ${fmtMs(tol)}`, fmtMs(f.writeRecoveryMs), f.writeRecoveryMs !== null && f.writeRecoveryMs <= restart + tol),
           ...noDamage(f),
         ];
       }
@@ -103,14 +104,14 @@ export const experiments: Record<ExperimentName, Experiment> = {
         return [
           check('logins fail while Redis is down (SPOF)', '> 0 failed logins', String(f.failedLogins), f.failedLogins > 0),
           check('no login succeeds before the restart', `first ok login >= restart at ${fmtMs(f.rollbackMs)}`, fmtMs(f.firstWriteOkMs), f.firstWriteOkMs !== null && f.firstWriteOkMs >= restart),
-          check('writes recover after the restart', `<= restart + ${fmtMs(RECOVERY_TOLERANCE_MS)}`, fmtMs(f.writeRecoveryMs), f.writeRecoveryMs !== null && f.writeRecoveryMs <= restart + RECOVERY_TOLERANCE_MS),
+          check('writes recover after the restart', `<= restart + ${fmtMs(tol)}`, fmtMs(f.writeRecoveryMs), f.writeRecoveryMs !== null && f.writeRecoveryMs <= restart + tol),
           ...noDamage(f),
         ];
       }
       return [
         check('Sentinel switched the primary', '+switch-master seen', fmtMs(f.switchMs), f.switchMs !== null),
         check('one clean failover', '1 distinct +switch-master', String(f.failovers), f.failovers === 1),
-        ...recoversWithin(f),
+        ...recoversWithin(f, tol),
         ...noDamage(f),
       ];
     },
@@ -123,7 +124,7 @@ export const experiments: Record<ExperimentName, Experiment> = {
     inject: (p) => p.killReplica(),
     rollbackDelayMs: () => 4_000,
     observeMs: () => 6_000,
-    expectations: (_t, f) => invisible(f),
+    expectations: (_t, f, tol) => invisible(f, tol),
   },
   'kill-sentinel': {
     name: 'kill-sentinel',
@@ -133,7 +134,7 @@ export const experiments: Record<ExperimentName, Experiment> = {
     inject: (p) => p.killSentinel(),
     rollbackDelayMs: () => 4_000,
     observeMs: () => 6_000,
-    expectations: (_t, f) => invisible(f),
+    expectations: (_t, f, tol) => invisible(f, tol),
   },
   'kill-app-replica': {
     name: 'kill-app-replica',
@@ -145,7 +146,7 @@ export const experiments: Record<ExperimentName, Experiment> = {
     inject: (p) => p.killAppReplica(),
     rollbackDelayMs: () => 4_000,
     observeMs: () => 6_000,
-    expectations: (_t, f) => invisible(f),
+    expectations: (_t, f, tol) => invisible(f, tol),
   },
   'restart-primary-empty': {
     name: 'restart-primary-empty',
@@ -158,7 +159,7 @@ export const experiments: Record<ExperimentName, Experiment> = {
     inject: (p) => p.restartPrimaryEmpty(),
     rollbackDelayMs: () => null,
     observeMs: () => 6_000,
-    expectations: (_t, f) => [...recoversWithin(f), ...noDamage(f)],
+    expectations: (_t, f, tol) => [...recoversWithin(f, tol), ...noDamage(f)],
   },
   'restart-primary-empty-guarded': {
     name: 'restart-primary-empty-guarded',
@@ -171,7 +172,7 @@ export const experiments: Record<ExperimentName, Experiment> = {
     inject: (p) => p.restartPrimaryEmpty(true),
     rollbackDelayMs: () => null,
     observeMs: () => 6_000,
-    expectations: (_t, f) => [...recoversWithin(f), ...noDamage(f)],
+    expectations: (_t, f, tol) => [...recoversWithin(f, tol), ...noDamage(f)],
   },
 };
 

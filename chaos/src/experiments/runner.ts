@@ -7,7 +7,7 @@ import { aggregate, bucketize, computeFigures, type Aggregate, type Bucket, type
 import type { Platform } from '../platforms/platform.js';
 import { watchAlerts, type AlertObservation, type AlertWatch } from '../alerts.js';
 import { quietLogger, sleep, type Logger } from '../util.js';
-import { getExperiment, type ExperimentName } from './catalog.js';
+import { getExperiment, RECOVERY_TOLERANCE_MS, type ExperimentName } from './catalog.js';
 
 export interface Probe {
   name: string;
@@ -213,7 +213,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunRecord> {
           rollbackAt,
           verify: { ackedSessions: verified.ackedSessions, lost: verified.lost.length, revocations: verified.revocations, undone: verified.undone.length, ambiguous: verified.ambiguous },
         });
-        const checks = exp.expectations(topology, figures);
+        const checks = exp.expectations(topology, figures, platform.recoveryToleranceMs ?? RECOVERY_TOLERANCE_MS);
         if (before) checks.unshift(before);
         if (error) checks.unshift({ name: 'method/rollback/health completed', expected: 'no error', actual: error, pass: false });
         record.trials.push({

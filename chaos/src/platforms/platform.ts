@@ -22,6 +22,8 @@ export interface Platform {
    * its cache TTL (30 s with CoreDNS's defaults), so the Sentinels reach it only after that.
    */
   readonly healthyTimeoutMs?: number;
+  /** The bound on write/read recovery this platform's verdicts use (default RECOVERY_TOLERANCE_MS). */
+  readonly recoveryToleranceMs?: number;
   /** Headers every load request carries (kubernetes: x-forwarded-proto when the runner stands in for the TLS edge). */
   readonly requestHeaders?: Readonly<Record<string, string>>;
   describe(): Record<string, unknown>;
