@@ -96,7 +96,11 @@ describe.sequential('kill-primary with real processes', () => {
   }, 60_000);
 
   it(`sentinel: writes recover within ${RECOVERY_TOLERANCE_MS} ms, zero acked sessions lost, zero revocations undone, zero hung; the failover alert fires`, async () => {
-    const { record, pids, reportDir } = await runOnce('sentinel', 3_000, 5_000, 'kill-primary', true);
+    // The old node comes back at +4 s, as in the experiment's default: at +3 s it sometimes
+    // returned (with its old config: primary) before a loaded machine had finished the failover,
+    // and the Sentinels failed over twice. On Kubernetes the chart's init step prevents exactly
+    // that; the local rollback is a plain restart.
+    const { record, pids, reportDir } = await runOnce('sentinel', 4_000, 6_000, 'kill-primary', true);
     const f = record.trials[0]!.figures;
     expect(record.hypothesisBefore.pass).toBe(true);
     expect(f.switchMs).not.toBeNull();
