@@ -10,7 +10,7 @@ import type { PasswordHasher } from '../users/password.js';
 import { ChangePasswordBody, DeleteAccountBody, ReauthBody } from './schemas.js';
 import { parseBody } from './body.js';
 import type { PasswordGate } from './password-gate.js';
-import { clearSession, iso, koaSession, publicSession, state } from './session-context.js';
+import { clearSession, iso, publicSession, startSession, state } from './session-context.js';
 
 /** The sudo-mode actions, as auth_account_actions_total labels them. */
 export type AccountAction = 'reauth' | 'password_change' | 'account_delete' | 'logout_all' | 'revoke_session';
@@ -114,16 +114,9 @@ export function accountRoutes(router: Router, d: AccountRouteDeps): void {
       revoked += await d.sessions.revokeAll(user.id, auth.id, 'password_change');
 
       state(ctx).revokeReason = 'password_change';
-      const s = koaSession(ctx);
-      s.uid = user.id;
-      s.email = user.email;
-      try {
-        await s.regenerate();
-      } catch (err) {
-        // The password has changed and the other sessions are gone; only the rotation failed.
-        clearSession(ctx);
-        throw err;
-      }
+      // If only this rotation fails, the password has changed and the other sessions are gone:
+      // the client gets the store error and logs in again with the new password.
+      await startSession(ctx, user);
       const fresh = state(ctx).auth!;
       d.metrics.accountActions.inc({ action: 'password_change', outcome: 'success' });
       ctx.set('Cache-Control', 'no-store');

@@ -12,7 +12,7 @@ import { parseBody } from './body.js';
 import { requireCsrfToken, requireHttpsWhenSecure } from './csrf.js';
 import type { PasswordGate } from './password-gate.js';
 import { accountRoutes, requireRecentAuth } from './account-routes.js';
-import { clearSession, iso, koaSession, publicSession, state } from './session-context.js';
+import { clearSession, iso, publicSession, startSession, state } from './session-context.js';
 
 export interface AuthRouteDeps {
   readonly sessions: SessionService;
@@ -100,16 +100,7 @@ export function authRoutes(d: AuthRouteDeps): Router {
 
       // Fixation defence: whatever session the request came with is revoked, and the new one
       // gets a fresh token from koa-session's genid.
-      const s = koaSession(ctx);
-      s.uid = user.id;
-      s.email = user.email;
-      try {
-        await s.regenerate();
-      } catch (err) {
-        // Leave koa-session nothing to commit: no cookie for a session the store did not confirm.
-        clearSession(ctx);
-        throw err;
-      }
+      await startSession(ctx, user);
       const auth = current(ctx);
       // This browser now has a throttle budget of its own for this account.
       d.gate.issueDevice(ctx, user.email);

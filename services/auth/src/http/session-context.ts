@@ -27,3 +27,20 @@ export function clearSession(ctx: Context): void {
   (ctx as unknown as { session: null }).session = null;
 }
 
+
+/**
+ * A new session for `user` under a fresh token (koa-session's regenerate: whatever session the
+ * request carried is destroyed first). If the store does not confirm it, koa-session is left
+ * nothing to commit, so no cookie goes out for a session that may not exist.
+ */
+export async function startSession(ctx: Context, user: { id: string; email: string }): Promise<void> {
+  const s = koaSession(ctx);
+  s.uid = user.id;
+  s.email = user.email;
+  try {
+    await s.regenerate();
+  } catch (err) {
+    clearSession(ctx);
+    throw err;
+  }
+}
