@@ -83,33 +83,25 @@ GO
   echo "$ETCD_VERSION" > "$bin/.etcd.version"
 fi
 
-# ---- CoreDNS ------------------------------------------------------------------------------
-if ! have_version coredns "$COREDNS_VERSION"; then
-  log "building coredns $COREDNS_VERSION"
-  GOBIN="$bin" go install -trimpath -ldflags "-s -w" "github.com/coredns/coredns@$COREDNS_VERSION"
-  echo "$COREDNS_VERSION" > "$bin/.coredns.version"
-fi
-# ---- crictl and local-path-provisioner (plain go install: no replace directives) ------------
+# ---- plain `go install`s (no replace directives) --------------------------------------------
+# go_tool NAME VERSION PACKAGE: installs PACKAGE@VERSION into bin/ unless NAME is already there
+# at VERSION.
+go_tool() {
+  have_version "$1" "$2" && return 0
+  log "building $1 $2"
+  GOBIN="$bin" go install -trimpath -ldflags "-s -w" "$3@$2"
+  echo "$2" > "$bin/.$1.version"
+}
+go_tool coredns "$COREDNS_VERSION" github.com/coredns/coredns
 # crictl: down.sh removes every pod sandbox through the CRI, so that containerd itself tears down
 # their networking (veths, IP leases, network namespaces) before it is stopped.
-if ! have_version crictl "$CRICTL_VERSION"; then
-  log "building crictl $CRICTL_VERSION"
-  GOBIN="$bin" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION"
-  echo "$CRICTL_VERSION" > "$bin/.crictl.version"
-fi
+go_tool crictl "$CRICTL_VERSION" sigs.k8s.io/cri-tools/cmd/crictl
 # local-path-provisioner: the default StorageClass, so the chart's Redis PVCs bind as on a real
 # cluster (rancher's well-kept provisioner rather than a hostPath script of our own).
-if ! have_version local-path-provisioner "$LOCAL_PATH_PROVISIONER_VERSION"; then
-  log "building local-path-provisioner $LOCAL_PATH_PROVISIONER_VERSION"
-  GOBIN="$bin" go install -trimpath -ldflags "-s -w" "github.com/rancher/local-path-provisioner@$LOCAL_PATH_PROVISIONER_VERSION"
-  echo "$LOCAL_PATH_PROVISIONER_VERSION" > "$bin/.local-path-provisioner.version"
-fi
-# Prometheus with kubernetes_sd: Debian's prometheus package is built without the Kubernetes
-# service discovery ("field kubernetes_sd_configs not found"), and the chaos runner's --observe on
-# this cluster finds the release's pods through the API server as the ServiceMonitor would.
-if ! have_version prometheus "$PROMETHEUS_VERSION"; then
-  log "building prometheus $PROMETHEUS_VERSION (about 4 min on 2 cores with a cold Go cache)"
-  GOBIN="$bin" go install -trimpath -ldflags "-s -w" "github.com/prometheus/prometheus/cmd/prometheus@$PROMETHEUS_VERSION"
-  echo "$PROMETHEUS_VERSION" > "$bin/.prometheus.version"
-fi
+go_tool local-path-provisioner "$LOCAL_PATH_PROVISIONER_VERSION" github.com/rancher/local-path-provisioner
+# Prometheus with kubernetes_sd (about 4 min cold): Debian's prometheus package is built without
+# the Kubernetes service discovery ("field kubernetes_sd_configs not found"), and the chaos
+# runner's --observe on this cluster finds the release's pods through the API server as the
+# ServiceMonitor would.
+go_tool prometheus "$PROMETHEUS_VERSION" github.com/prometheus/prometheus/cmd/prometheus
 log "ok: $bin"
