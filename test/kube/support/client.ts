@@ -1,5 +1,7 @@
 // A cookie-keeping client for the auth API, as a browser would be: it keeps the session cookie
-// the server sets and the CSRF token login returns, and sends both back.
+// the server sets and the CSRF token login returns, and sends both back. Cookie handling is the
+// chaos load driver's, so both clients read Set-Cookie the same way.
+import { applySetCookies, cookieHeader } from '../../../chaos/src/load.js';
 
 export interface Answer {
   status: number;
@@ -7,29 +9,18 @@ export interface Answer {
 }
 
 export class AuthClient {
-  private cookies = new Map<string, string>();
+  private readonly cookies = new Map<string, string>();
   csrf = '';
 
   constructor(readonly baseUrl: string) {}
 
-  cookieHeader(): string {
-    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-  }
-
   async call(method: string, path: string, body?: unknown, timeoutMs = 10_000): Promise<Answer> {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['content-type'] = 'application/json';
-    if (this.cookies.size) headers.cookie = this.cookieHeader();
+    if (this.cookies.size) headers.cookie = cookieHeader(this.cookies);
     if (this.csrf && method !== 'GET') headers['x-csrf-token'] = this.csrf;
     const r = await fetch(`${this.baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
-    for (const c of r.headers.getSetCookie()) {
-      const [pair] = c.split(';');
-      const i = (pair ?? '').indexOf('=');
-      const name = (pair ?? '').slice(0, i);
-      const value = (pair ?? '').slice(i + 1);
-      if (value === '' || /expires=Thu, 01 Jan 1970/i.test(c)) this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
+    applySetCookies(this.cookies, r.headers.getSetCookie());
     const text = await r.text();
     const parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
     if (typeof parsed.csrfToken === 'string') this.csrf = parsed.csrfToken;

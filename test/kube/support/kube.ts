@@ -1,7 +1,7 @@
 // The real-cluster e2e's view of the cluster: deploy/localkube brings it up; kubectl and helm run
 // against its kubeconfig; Services are reached from the host at their ClusterIP (kube-proxy's
 // rules on this node route them, traffic stays inside the cluster's own network namespaces).
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -98,12 +98,6 @@ export async function pods(namespace: string, selector: string): Promise<PodInfo
 export async function releaseLeftovers(namespace: string, release: string, kinds: string): Promise<string[]> {
   const out = await must(kubectl(['-n', namespace, 'get', kinds, '-l', `app.kubernetes.io/instance=${release}`, '-o', 'name']), 'kubectl get leftovers');
   return out.split('\n').filter(Boolean);
-}
-
-/** The cluster's kubectl version line, for the record. */
-export function serverVersion(): string {
-  const env = { ...process.env, ...clusterEnv() };
-  return execFileSync(kubectlBin(), ['version', '-o', 'json'], { env, encoding: 'utf8' });
 }
 
 /** The Helm values deploy/localkube/images.sh writes: the locally built images, never pulled. */
