@@ -107,61 +107,58 @@ export class KubernetesPlatform implements Platform {
     return list.items;
   }
 
-  /** SENTINEL get-master-addr-by-name from the first sentinel that answers. */
-  async askPrimary(): Promise<HostPort> {
+  /**
+   * One SENTINEL command, asked of each Sentinel in turn until one gives an answer `read` accepts
+   * (undefined: try the next one). Throws with every Sentinel's reason when none does.
+   */
+  private async askSentinels<T>(command: string[], read: (reply: unknown) => T | undefined): Promise<T> {
     const failures: string[] = [];
     for (const s of this.cfg.sentinels) {
       const client = createClient({ socket: { host: s.host, port: s.port, connectTimeout: 1_000, reconnectStrategy: false }, password: this.cfg.sentinelPassword });
       client.on('error', () => {});
       try {
         await client.connect();
-        const reply = (await client.sendCommand(['SENTINEL', 'get-master-addr-by-name', this.cfg.masterName])) as unknown;
-        if (Array.isArray(reply) && reply.length >= 2) return { host: String(reply[0]), port: Number(reply[1]) };
-        failures.push(`${s.host}: no master ${this.cfg.masterName}`);
+        const answer = read(await client.sendCommand(command));
+        if (answer !== undefined) return answer;
+        failures.push(`${s.host}: no usable answer`);
       } catch (err) {
         failures.push(`${s.host}: ${(err as Error).message}`);
       } finally {
         client.destroy();
       }
     }
-    throw new Error(`no sentinel named the primary (${failures.join('; ')})`);
+    throw new Error(`no sentinel answered ${command.join(' ')} (${failures.join('; ')})`);
+  }
+
+  /** SENTINEL get-master-addr-by-name from the first sentinel that answers. */
+  askPrimary(): Promise<HostPort> {
+    return this.askSentinels(['SENTINEL', 'get-master-addr-by-name', this.cfg.masterName], (reply) =>
+      Array.isArray(reply) && reply.length >= 2 ? { host: String(reply[0]), port: Number(reply[1]) } : undefined,
+    );
   }
 
   /**
-   * What the Sentinels think of the replicas (SENTINEL replicas <master>), from the first that
-   * answers: the pod being ready is not enough, a replica whose new address the Sentinels cannot
-   * reach yet (DNS still answering with the old pod's IP) would leave the next failover with no
-   * good replica to promote.
+   * What the Sentinels think of the replicas (SENTINEL replicas <master>): the pod being ready is
+   * not enough, a replica the Sentinels cannot reach yet would leave the next failover with no
+   * good replica to promote. Unreachable Sentinels count as no healthy replica.
    */
   async replicaHealth(): Promise<{ healthy: number; known: number; detail: string[] }> {
-    for (const s of this.cfg.sentinels) {
-      const client = createClient({ socket: { host: s.host, port: s.port, connectTimeout: 1_000, reconnectStrategy: false }, password: this.cfg.sentinelPassword });
-      client.on('error', () => {});
-      try {
-        await client.connect();
-        const reply = (await client.sendCommand(['SENTINEL', 'replicas', this.cfg.masterName])) as unknown;
-        if (!Array.isArray(reply)) continue;
-        const detail: string[] = [];
-        let healthy = 0;
-        for (const r of reply as unknown[]) {
-          // node-redis turns each replica's field list into an object; a raw reply is a flat list.
-          const f = new Map<string, string>();
-          if (Array.isArray(r)) for (let i = 0; i + 1 < r.length; i += 2) f.set(String(r[i]), String(r[i + 1]));
-          else if (r && typeof r === 'object') for (const [k, v] of Object.entries(r)) f.set(k, String(v));
-          else continue;
-          const flags = f.get('flags') ?? '';
-          const ok = !/s_down|o_down|disconnected/.test(flags) && f.get('master-link-status') === 'ok';
-          if (ok) healthy++;
-          detail.push(`${f.get('name') ?? '?'} ${flags} link=${f.get('master-link-status') ?? '?'}`);
-        }
-        return { healthy, known: detail.length, detail };
-      } catch {
-        // the next sentinel
-      } finally {
-        client.destroy();
+    return this.askSentinels(['SENTINEL', 'replicas', this.cfg.masterName], (reply) => {
+      if (!Array.isArray(reply)) return undefined;
+      const detail: string[] = [];
+      let healthy = 0;
+      for (const r of reply as unknown[]) {
+        // node-redis turns each replica's field list into an object; a raw reply is a flat list.
+        const f = new Map<string, string>();
+        if (Array.isArray(r)) for (let i = 0; i + 1 < r.length; i += 2) f.set(String(r[i]), String(r[i + 1]));
+        else if (r && typeof r === 'object') for (const [k, v] of Object.entries(r)) f.set(k, String(v));
+        else continue;
+        const flags = f.get('flags') ?? '';
+        if (!/s_down|o_down|disconnected/.test(flags) && f.get('master-link-status') === 'ok') healthy++;
+        detail.push(`${f.get('name') ?? '?'} ${flags} link=${f.get('master-link-status') ?? '?'}`);
       }
-    }
-    return { healthy: 0, known: 0, detail: ['no sentinel answered'] };
+      return { healthy, known: detail.length, detail };
+    }).catch((err: Error) => ({ healthy: 0, known: 0, detail: [err.message] }));
   }
 
   async startEvents(): Promise<EventRecorder> {
