@@ -13,4 +13,6 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  // The pages' scripts run in the browser (the service's page, the chaos live view), served as is.
+  { files: ['services/auth/web/**/*.js', 'chaos/live/**/*.js'], languageOptions: { globals: { ...globals.browser }, sourceType: 'module' } },
 );

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Makes a fresh clone runnable, so that each README command installs what it needs itself:
 // - npm dependencies (`npm ci`) when node_modules is missing or older than the lockfile;
-// - Debian packages named by flags (--redis: redis-server + redis-sentinel, --prometheus,
+// - Debian packages named by flags (--redis: redis-server + redis-sentinel, --netns: iproute2, --prometheus, --chromium,
 //   --localkube: what deploy/localkube runs and builds with), with
 //   apt-get when running as root, else one line saying exactly what to run;
 // - Go-built tools named by flags (--helm, --actionlint): `go install` of a pinned version
@@ -41,6 +41,11 @@ function has(bin) {
 const DEBIAN = {
   '--redis': [['redis-server', 'redis-server'], ['redis-sentinel', 'redis-sentinel']],
   '--prometheus': [['promtool', 'prometheus']],
+  // The netns chaos platform and its tests: `ip netns`, veth, bridge.
+  '--netns': [['ip', 'iproute2']],
+  // The browser tests (test/browser): Debian's Chromium, driven by playwright-core, which is
+  // never allowed to download a browser of its own.
+  '--chromium': [['/usr/bin/chromium', 'chromium']],
   // deploy/localkube: the real single-node cluster (`npm run test:kube`, `npm run kube:up`).
   '--localkube': [
     ['containerd', 'containerd'],
@@ -65,8 +70,11 @@ if (pkgs.length) {
   }
   say(`installing ${pkgs.join(', ')} with apt-get`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  run('apt-get', ['update', '-qq'], { env });
-  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], { env });
+  // Wait for the dpkg lock instead of failing: another apt run (a second bootstrap, the machine's
+  // own updates) may hold it for a minute.
+  const lock = ['-o', 'DPkg::Lock::Timeout=600'];
+  run('apt-get', [...lock, 'update', '-qq'], { env });
+  run('apt-get', [...lock, 'install', '-y', '-qq', '--no-install-recommends', ...pkgs], { env });
 }
 
 // Go-built tools: scripts/install-NAME.sh pins the version and is a no-op when the tool exists.

@@ -66,3 +66,11 @@ export function deathSignalWrapper(): string | null {
   }
   return setprivPath;
 }
+
+/** `argv` under the death-signal wrapper when there is one: [command, args] for spawn(). */
+export function wrapCommand(argv: readonly string[]): [string, string[]] {
+  const wrapper = deathSignalWrapper();
+  const [first, ...rest] = argv;
+  if (first === undefined) throw new Error('empty command');
+  return wrapper ? [wrapper, ['--pdeathsig', 'KILL', first, ...rest]] : [first, rest];
+}

@@ -23,9 +23,9 @@ export interface DataNodeConfig {
   extraConfig?: readonly string[] | undefined;
 }
 
-export function renderRedisConfig(c: DataNodeConfig): string {
-  const lines: string[] = [
-    '# Written by @session-auth/topology. CONFIG REWRITE (issued by Sentinel on failover) may edit it.',
+/** The lines every process of the harness starts with: where it listens, lives and logs. */
+function processLines(c: { host: string; port: number; dir: string; logFile: string }): string[] {
+  return [
     `bind ${c.host}`,
     `port ${c.port}`,
     // Loopback only, and the harness may run without a password: protected mode would refuse
@@ -36,6 +36,13 @@ export function renderRedisConfig(c: DataNodeConfig): string {
     `dir ${quote(c.dir)}`,
     `logfile ${quote(c.logFile)}`,
     'loglevel notice',
+  ];
+}
+
+export function renderRedisConfig(c: DataNodeConfig): string {
+  const lines: string[] = [
+    '# Written by @session-auth/topology. CONFIG REWRITE (issued by Sentinel on failover) may edit it.',
+    ...processLines(c),
     // No RDB snapshots: forks cost seconds of CPU on a 2-core box and make failover timings noisy.
     // Durability, where wanted, comes from the AOF below; replication needs no local RDB.
     'save ""',
@@ -92,13 +99,7 @@ export function renderSentinelConfig(c: SentinelConfig): string {
   const lines: string[] = [
     '# Written by @session-auth/topology. Sentinel rewrites this file with its state (myid,',
     '# epochs, known replicas and sentinels); it must stay writable and is not regenerated on restart.',
-    `bind ${c.host}`,
-    `port ${c.port}`,
-    'protected-mode no',
-    'daemonize no',
-    `dir ${quote(c.dir)}`,
-    `logfile ${quote(c.logFile)}`,
-    'loglevel notice',
+    ...processLines(c),
     // Addresses are loopback IPs; never resolve or announce hostnames.
     'sentinel resolve-hostnames no',
     'sentinel announce-hostnames no',

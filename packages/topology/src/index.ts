@@ -1,7 +1,10 @@
-export { MissingBinaryError, requireBinary, type RedisBinary } from './binaries.js';
+export { MissingBinaryError, requireBinary, wrapCommand, type RedisBinary } from './binaries.js';
 export { freePort, LOOPBACK } from './ports.js';
-export { livePids, pidAlive, type ProcessKind, type RedisProcess, type StartOptions } from './process.js';
+export { livePids, onProcessExit, pidAlive, type ProcessKind, type RedisProcess, type StartOptions } from './process.js';
 export { startStandalone, type Standalone, type StandaloneOptions } from './standalone.js';
-export { startSentinelTopology, type SentinelTopology, type SentinelTopologyOptions } from './sentinel.js';
+export { startSentinelTopology, type SentinelTopology, type SentinelTopologyOptions, type Placement } from './sentinel.js';
 export { type SentinelEvent, type SentinelEventStream } from './events.js';
 export { command, exchange, RespError, type Endpoint, type RespValue } from './resp.js';
+export { startClusterTopology, CLUSTER_SLOTS, type ClusterTopology, type ClusterTopologyOptions, type ClusterShard } from './cluster.js';
+export { clusterHealthProblem, parseClusterNodes, type ClusterHealthOptions, type ClusterNodeEndpoint, type ClusterNodeLine } from './cluster-nodes.js';
+export { createNetLab, leftovers, listNamespaces, netnsAvailable, type NetLab, type NetLabOptions, type NetLabResources, type NetNode } from './netns.js';

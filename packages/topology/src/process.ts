@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { deathSignalWrapper } from './binaries.js';
+import { wrapCommand } from './binaries.js';
 import { DATA_FILES } from './config.js';
 import { freePort, LOOPBACK } from './ports.js';
 import { exchange, parseInfo, RespError, type Endpoint } from './resp.js';
@@ -47,6 +47,10 @@ export interface ProcessSpec {
   configFileName: string;
   renderConfig(port: number, logFile: string): string;
   password?: string | undefined;
+  /** Address it binds and is reached at (default 127.0.0.1; a lab address for netns nodes). */
+  host?: string | undefined;
+  /** Command prefix it runs under (e.g. `ip netns exec <ns>`); it must exec, so the pid stays the program's. */
+  execPrefix?: readonly string[] | undefined;
   readyTimeoutMs?: number | undefined;
   stopTimeoutMs?: number | undefined;
 }
@@ -58,6 +62,18 @@ export interface ProcessSpec {
 // ---------------------------------------------------------------------------------------------
 const live = new Set<ChildProcess>();
 let reaperInstalled = false;
+const exitHooks = new Set<() => void>();
+
+/**
+ * A synchronous cleanup that runs when the reaper runs (process exit, or a fatal signal nobody
+ * else handles), after every child is killed: e.g. deleting network namespaces. Returns an
+ * unregister function.
+ */
+export function onProcessExit(hook: () => void): () => void {
+  installReaper();
+  exitHooks.add(hook);
+  return () => exitHooks.delete(hook);
+}
 
 function killAllSync(): void {
   for (const child of live) {
@@ -67,6 +83,14 @@ function killAllSync(): void {
       } catch {
         // Already gone.
       }
+    }
+  }
+  for (const hook of [...exitHooks]) {
+    exitHooks.delete(hook);
+    try {
+      hook();
+    } catch {
+      // Best effort at exit: a failing hook must not keep the others from running.
     }
   }
 }
@@ -113,7 +137,7 @@ class PortInUseError extends Error {}
 export class ManagedProcess implements RedisProcess {
   readonly name: string;
   readonly kind: ProcessKind;
-  readonly host = LOOPBACK;
+  readonly host: string;
   readonly dir: string;
   readonly logFile: string;
   readonly configFile: string;
@@ -130,6 +154,7 @@ export class ManagedProcess implements RedisProcess {
     this.spec = spec;
     this.name = spec.name;
     this.kind = spec.kind;
+    this.host = spec.host ?? LOOPBACK;
     this.dir = spec.dir;
     this.currentPort = spec.port;
     this.logFile = join(spec.dir, `${spec.kind === 'sentinel' ? 'sentinel' : 'redis'}.log`);
@@ -206,10 +231,7 @@ export class ManagedProcess implements RedisProcess {
     installReaper();
     const logOffset = existsSync(this.logFile) ? statSync(this.logFile).size : 0;
     const fd = openSync(this.logFile, 'a');
-    const wrapper = deathSignalWrapper();
-    const [cmd, args] = wrapper
-      ? [wrapper, ['--pdeathsig', 'KILL', this.spec.binary, this.configFile]]
-      : [this.spec.binary, [this.configFile]];
+    const [cmd, args] = wrapCommand([...(this.spec.execPrefix ?? []), this.spec.binary, this.configFile]);
     let child: ChildProcess;
     try {
       // stdout/stderr go to the same file as `logfile`: both append, and early failures (a bad

@@ -1,8 +1,8 @@
 import { requireBinary } from './binaries.js';
-import { renderRedisConfig } from './config.js';
-import { makeBaseDir, nodeDir, removeDir } from './dirs.js';
-import { freePort, LOOPBACK } from './ports.js';
-import { ManagedProcess, type RedisProcess } from './process.js';
+import { dataNodeProcess } from './data-node.js';
+import { makeBaseDir, removeDir } from './dirs.js';
+import { LOOPBACK } from './ports.js';
+import type { RedisProcess } from './process.js';
 
 export interface StandaloneOptions {
   /** Where the node's dir goes. Default: a temp dir, deleted by stop(); a given dir is kept. */
@@ -29,29 +29,17 @@ export async function startStandalone(opts: StandaloneOptions = {}): Promise<Sta
   const binary = requireBinary('redis-server');
   const base = makeBaseDir(opts.baseDir, 'session-auth-redis-');
   const name = opts.name ?? 'redis';
-  const dir = nodeDir(base.dir, name);
-  const redis = new ManagedProcess({
-    name,
-    kind: 'redis',
-    binary,
-    dir,
-    port: await freePort(),
-    configFileName: 'redis.conf',
-    password: opts.password,
-    renderConfig: (port, logFile) =>
-      renderRedisConfig({
-        host: LOOPBACK,
-        port,
-        dir,
-        logFile,
-        appendonly: opts.appendonly ?? false,
-        password: opts.password,
-        // Alone, a node has no replicas to wait for.
-        minReplicasToWrite: 0,
-        minReplicasMaxLagSeconds: 10,
-        extraConfig: opts.extraConfig,
-      }),
-  });
+  const redis = await dataNodeProcess(
+    { name, binary, baseDir: base.dir, password: opts.password },
+    {
+      appendonly: opts.appendonly ?? false,
+      password: opts.password,
+      // Alone, a node has no replicas to wait for.
+      minReplicasToWrite: 0,
+      minReplicasMaxLagSeconds: 10,
+      extraConfig: opts.extraConfig,
+    },
+  );
   try {
     await redis.start();
   } catch (err) {

@@ -46,7 +46,7 @@ describe.sequential('sentinel topology with non-default options', () => {
     const killedAt = Date.now();
     await sentinel.kill();
     const isSentinel = (e: { message: string }): boolean => e.message.startsWith('sentinel ');
-    // The survivor flags it down after down-after-milliseconds (1 s): proof events arrive via AUTH.
+    // The survivor flags it down after down-after-milliseconds (1.5 s): proof events arrive via AUTH.
     const down = await events.waitFor('+sdown', { since: killedAt, match: isSentinel, timeoutMs: 5_000 });
     expect(down.sentinel).toBe('sentinel-1');
     await topo.waitHealthy(5_000); // a killed sentinel is simply left out
