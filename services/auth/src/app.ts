@@ -1,6 +1,4 @@
 import Koa from 'koa';
-import session from 'koa-session';
-import helmet from 'koa-helmet';
 import { FastKeygrip } from './security/keygrip.js';
 import type { Config } from './config.js';
 import type { Logger } from './observability/logger.js';
@@ -11,14 +9,16 @@ import { jsonBody } from './http/body.js';
 import { originCheck } from './http/csrf.js';
 import { authRoutes } from './http/auth-routes.js';
 import { opsRoutes, type Lifecycle } from './http/ops-routes.js';
-import { koaSessionStore } from './sessions/koa-adapter.js';
+import { webRoutes } from './http/web-routes.js';
+import { sessionLifecycle } from './http/session-lifecycle.js';
 import type { SessionService } from './sessions/service.js';
-import { newToken } from './sessions/token.js';
 import type { UserRepository } from './users/repository.js';
 import type { PasswordHasher } from './users/password.js';
 import type { LoginThrottle } from './security/throttle.js';
 import { DeviceCookies } from './security/device-cookie.js';
 import { passwordGate } from './http/password-gate.js';
+import { chain } from './http/chain.js';
+import { API_SECURITY_HEADERS, securityHeaders } from './http/security-headers.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -34,30 +34,14 @@ export interface AppDeps {
 /** The middleware order, outermost first, in one place. */
 export function createApp(d: AppDeps): Koa {
   const app = new Koa({ env: d.config.env, proxy: d.config.http.trustProxy, maxIpsCount: d.config.http.proxyHops });
-  // Same signatures as Koa's default keygrip, at a third of the CPU (security/keygrip.ts).
+  // Same signatures and rotation as Koa's default keygrip; a cookie verified once is not
+  // HMAC'd again on every request (security/keygrip.ts).
   app.keys = new FastKeygrip(d.config.session.keys) as unknown as string[];
   // Errors are answered and logged by errorHandler; Koa's default stderr dump would duplicate them.
   app.silent = true;
 
   const s = d.config.session;
-  const sessionMiddleware = session(
-    {
-      key: s.cookieName,
-      maxAge: s.absoluteTimeoutMs,
-      httpOnly: true,
-      sameSite: 'lax',
-      // undefined lets the cookies library set Secure exactly when the request is HTTPS.
-      secure: s.cookieSecure === 'auto' ? undefined : s.cookieSecure,
-      signed: true,
-      overwrite: true,
-      rolling: false,
-      renew: false,
-      autoCommit: true,
-      genid: () => newToken(),
-      store: koaSessionStore(d.sessions),
-    },
-    app,
-  );
+  const lifecycle = sessionLifecycle(d.sessions, { name: s.cookieName, maxAgeMs: s.absoluteTimeoutMs, secure: s.cookieSecure }, app);
 
   const gate = passwordGate({
     throttle: d.throttle,
@@ -70,6 +54,7 @@ export function createApp(d: AppDeps): Koa {
       secure: d.config.session.cookieSecure,
     },
   });
+  const web = webRoutes();
   const ops = opsRoutes({ store: d.sessions.store, registry: d.metrics.registry, lifecycle: d.lifecycle });
   const auth = authRoutes({
     sessions: d.sessions,
@@ -81,10 +66,11 @@ export function createApp(d: AppDeps): Koa {
     // Only /auth routes pay for the origin check, body parsing and the session lookup.
     cookieSecure: d.config.session.cookieSecure,
     gate,
+    lifecycle,
     before: [
       originCheck(d.config.http.publicOrigin),
       jsonBody(d.config.http.bodyLimitBytes, d.config.http.requestTimeoutMs),
-      sessionMiddleware,
+      lifecycle.middleware,
     ],
   });
 
@@ -94,21 +80,14 @@ export function createApp(d: AppDeps): Koa {
   const allowed = { throw: false };
   app.use(errorHandler(d.logger));
   app.use(requestContext(d.logger, d.metrics));
-  // A JSON API needs the headers that stop sniffing, framing and referrer leaks, not a page CSP.
-  app.use(
-    helmet({
-      contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
-      crossOriginEmbedderPolicy: false,
-      originAgentCluster: false,
-      xDnsPrefetchControl: false,
-      xDownloadOptions: false,
-      xPermittedCrossDomainPolicies: false,
-      xXssProtection: false,
-    }),
-  );
-  app.use(ops.routes());
-  app.use(ops.allowedMethods(allowed));
-  app.use(auth.routes());
-  app.use(auth.allowedMethods(allowed));
+  app.use(securityHeaders(API_SECURITY_HEADERS));
+  // A path under /auth/ can only match the auth router, any other path only the page and ops
+  // routers: each router matches a request against every route it has, so a request runs only the
+  // routers that can answer it (the same 404/405 answers: a router that cannot match adds nothing).
+  // Case-insensitive, as the routers match.
+  const authStack = chain([auth.routes(), auth.allowedMethods(allowed)]);
+  const otherStack = chain([web.routes(), web.allowedMethods(allowed), ops.routes(), ops.allowedMethods(allowed)]);
+  const route: typeof authStack = (ctx, next) => (ctx.path.slice(0, 6).toLowerCase() === '/auth/' ? authStack(ctx, next) : otherStack(ctx, next));
+  app.use(route);
   return app;
 }

@@ -16,30 +16,34 @@ const hostPort = z
     return { host: s.slice(0, i), port: Number(s.slice(i + 1)) };
   });
 
+const hostPortList = z
+  .string()
+  .optional()
+  .transform((s, ctx) => {
+    if (!s) return [];
+    const out = [];
+    for (const part of s.split(',').map((p) => p.trim()).filter(Boolean)) {
+      const parsed = hostPort.safeParse(part);
+      if (!parsed.success) {
+        ctx.addIssue({ code: 'custom', message: `"${part}" is not host:port` });
+        return z.NEVER;
+      }
+      out.push(parsed.data);
+    }
+    return out;
+  });
+
 const EnvShape = {
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
     HOST: z.string().min(1).default('0.0.0.0'),
     PORT: int(0, 65535).default(3000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
-    SESSION_STORE: z.enum(['memory', 'redis', 'sentinel', 'replicated']).default('memory'),
+    SESSION_STORE: z.enum(['memory', 'redis', 'sentinel', 'cluster', 'replicated']).default('memory'),
     REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
-    REDIS_SENTINELS: z
-      .string()
-      .optional()
-      .transform((s, ctx) => {
-        if (!s) return [];
-        const out = [];
-        for (const part of s.split(',').map((p) => p.trim()).filter(Boolean)) {
-          const parsed = hostPort.safeParse(part);
-          if (!parsed.success) {
-            ctx.addIssue({ code: 'custom', message: `"${part}" is not host:port` });
-            return z.NEVER;
-          }
-          out.push(parsed.data);
-        }
-        return out;
-      }),
+    REDIS_SENTINELS: hostPortList,
+    /** Seed nodes of a Redis Cluster (SESSION_STORE=cluster); the client discovers the rest. */
+    REDIS_CLUSTER_NODES: hostPortList,
     REDIS_MASTER_NAME: z.string().min(1).default('mymaster'),
     REDIS_PASSWORD: z.string().optional(),
     REDIS_SENTINEL_PASSWORD: z.string().optional(),
@@ -48,6 +52,8 @@ const EnvShape = {
     REDIS_CONNECT_TIMEOUT_MS: int(10, 60_000).default(1000),
     REDIS_WAIT_REPLICAS: int(0, 16).optional(),
     REDIS_WAIT_TIMEOUT_MS: int(1, 10_000).default(250),
+    SESSION_NEAR_CACHE: bool.default(false),
+    SESSION_NEAR_CACHE_MAX_AGE_MS: int(1, 60_000).default(1000),
 
     SESSION_IDLE_TIMEOUT_SECONDS: int(1).default(1800),
     SESSION_ABSOLUTE_TIMEOUT_SECONDS: int(1).default(43_200),
@@ -82,7 +88,10 @@ const EnvShape = {
     SHUTDOWN_DELAY_MS: int(0, 120_000).default(0),
     SHUTDOWN_TIMEOUT_MS: int(0, 300_000).default(10_000),
 
-    REPLICATED_CHANNEL: z.string().min(1).default('sa:v1:replication'),
+    REPLICATED_KEY_PREFIX: z.string().min(1).optional(),
+    // The old name of REPLICATED_KEY_PREFIX (it names a key namespace, not a channel), still read:
+    // a deployment that set it must keep its namespace, or its replicas would start a new history.
+    REPLICATED_CHANNEL: z.string().min(1).optional(),
     REPLICATED_STREAM_MAXLEN: int(1000).default(100_000),
     REPLICATED_MAX_STALENESS_SECONDS: int(0).default(0),
 };
@@ -90,6 +99,13 @@ const EnvShape = {
 const EnvSchema = z.object(EnvShape).superRefine((env, ctx) => {
     if (env.SESSION_STORE === 'sentinel' && env.REDIS_SENTINELS.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['REDIS_SENTINELS'], message: 'required when SESSION_STORE=sentinel' });
+    }
+    // The near cache is invalidated by Redis itself (CLIENT TRACKING): only the Redis modes have that.
+    if (env.SESSION_NEAR_CACHE && env.SESSION_STORE !== 'redis' && env.SESSION_STORE !== 'sentinel') {
+      ctx.addIssue({ code: 'custom', path: ['SESSION_NEAR_CACHE'], message: 'only with SESSION_STORE=redis or sentinel' });
+    }
+    if (env.SESSION_STORE === 'cluster' && env.REDIS_CLUSTER_NODES.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_CLUSTER_NODES'], message: 'required when SESSION_STORE=cluster' });
     }
     if (env.NODE_ENV === 'production' && env.SESSION_KEYS.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['SESSION_KEYS'], message: 'required when NODE_ENV=production' });
@@ -122,7 +138,7 @@ const EnvSchema = z.object(EnvShape).superRefine((env, ctx) => {
     }
   });
 
-export type StoreMode = 'memory' | 'redis' | 'sentinel' | 'replicated';
+export type StoreMode = 'memory' | 'redis' | 'sentinel' | 'cluster' | 'replicated';
 
 export interface Config {
   readonly env: 'development' | 'production' | 'test';
@@ -144,6 +160,7 @@ export interface Config {
   readonly redis: {
     readonly url: string;
     readonly sentinels: readonly { host: string; port: number }[];
+    readonly clusterNodes: readonly { host: string; port: number }[];
     readonly masterName: string;
     readonly password: string | undefined;
     readonly sentinelPassword: string | undefined;
@@ -152,11 +169,18 @@ export interface Config {
     readonly connectTimeoutMs: number;
     readonly waitReplicas: number;
     readonly waitTimeoutMs: number;
-    readonly replicationChannel: string;
+    readonly replicationKeyPrefix: string;
     /** Approximate length the replication stream is trimmed to (XADD MAXLEN ~). */
     readonly replicationStreamMaxLen: number;
     /** 0: a replicated store serves from memory however stale; >0: it turns unready beyond this. */
     readonly replicationMaxStalenessMs: number;
+    /** Hot sessions from process memory, invalidated by Redis (sessions/near-cache.ts). Off by default. */
+    readonly nearCache: {
+      readonly enabled: boolean;
+      /** Entries older than this are read again, whatever the invalidations said: the staleness bound. */
+      readonly maxAgeMs: number;
+      readonly maxEntries: number;
+    };
   };
   readonly session: {
     readonly idleTimeoutMs: number;
@@ -246,17 +270,20 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     redis: {
       url: e.REDIS_URL,
       sentinels: e.REDIS_SENTINELS,
+      clusterNodes: e.REDIS_CLUSTER_NODES,
       masterName: e.REDIS_MASTER_NAME,
       password: e.REDIS_PASSWORD,
       sentinelPassword: e.REDIS_SENTINEL_PASSWORD,
       keyPrefix: e.REDIS_KEY_PREFIX,
       commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
       connectTimeoutMs: e.REDIS_CONNECT_TIMEOUT_MS,
-      waitReplicas: e.REDIS_WAIT_REPLICAS ?? (e.SESSION_STORE === 'sentinel' ? 1 : 0),
+      waitReplicas: e.REDIS_WAIT_REPLICAS ?? (e.SESSION_STORE === 'sentinel' || e.SESSION_STORE === 'cluster' ? 1 : 0),
       waitTimeoutMs: e.REDIS_WAIT_TIMEOUT_MS,
-      replicationChannel: e.REPLICATED_CHANNEL,
+      replicationKeyPrefix: e.REPLICATED_KEY_PREFIX ?? e.REPLICATED_CHANNEL ?? 'sa:v1:replication',
       replicationStreamMaxLen: e.REPLICATED_STREAM_MAXLEN,
       replicationMaxStalenessMs: e.REPLICATED_MAX_STALENESS_SECONDS * 1000,
+      // ~400 B per entry: 100k hot sessions stay under 50 MB of heap.
+      nearCache: { enabled: e.SESSION_NEAR_CACHE, maxAgeMs: e.SESSION_NEAR_CACHE_MAX_AGE_MS, maxEntries: 100_000 },
     },
     session: {
       idleTimeoutMs: e.SESSION_IDLE_TIMEOUT_SECONDS * 1000,

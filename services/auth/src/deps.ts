@@ -4,8 +4,10 @@ import type { Metrics } from './observability/metrics.js';
 import { createStandaloneConnection, type RedisConnection } from './redis/connection.js';
 import { MemorySessionStore } from './sessions/memory-store.js';
 import { RedisSessionStore } from './sessions/redis-store.js';
-import { instrumentStore, instrumentThrottle, instrumentUsers } from './observability/instrument.js';
+import { instrumentStore, instrumentThrottle, instrumentUsers } from './instrumented.js';
+import type { StoreBackend } from './observability/timed.js';
 import { SessionService } from './sessions/service.js';
+import { nearCacheOverRedis } from './sessions/near-cache-redis.js';
 import type { SessionStore } from './sessions/types.js';
 import { MemoryLoginThrottle, RedisLoginThrottle, type LoginThrottle } from './security/throttle.js';
 import { MemoryUserRepository, RedisUserRepository, type UserRepository } from './users/repository.js';
@@ -42,20 +44,28 @@ async function connect(config: Config, logger: Logger, metrics: Metrics): Promis
       metrics,
     );
   }
+  if (config.store === 'cluster') {
+    const { createClusterConnection } = await import('./redis/cluster.js');
+    return createClusterConnection({ ...redisSettings(config), nodes: config.redis.clusterNodes }, logger.child({ component: 'redis' }), metrics);
+  }
   return createStandaloneConnection(redisSettings(config), logger.child({ component: 'redis' }), metrics);
 }
 
 /** Builds every collaborator for the configured store mode; the only place that knows the modes. */
 export async function buildDependencies(config: Config, logger: Logger, metrics: Metrics): Promise<Dependencies> {
   let store: SessionStore;
+  let instrumented: SessionStore | undefined;
   let users: UserRepository;
   let throttle: LoginThrottle;
+  /** Where users and the throttle live: in-process, or the Redis connection (never the replicated sessions). */
+  let dataBackend: StoreBackend;
   const closers: (() => Promise<void>)[] = [];
 
   if (config.store === 'memory') {
     store = new MemorySessionStore();
     users = new MemoryUserRepository();
     throttle = new MemoryLoginThrottle(config.throttle);
+    dataBackend = 'memory';
     metrics.storeReady.set(1);
   } else {
     const conn = await connect(config, logger, metrics);
@@ -68,21 +78,18 @@ export async function buildDependencies(config: Config, logger: Logger, metrics:
       new Promise<boolean>((r) => setTimeout(() => r(false), bound).unref()),
     ]);
     if (!connected) logger.warn({ afterMs: bound }, 'starting without a Redis connection; readiness stays false until it connects');
-    users = new RedisUserRepository(conn, config.redis.keyPrefix);
-    throttle = new RedisLoginThrottle(conn, config.redis.keyPrefix, config.throttle);
+    dataBackend = conn.backend;
+    // Cluster: every key of one user (and of one account's throttle scopes) in one slot (docs/cluster.md).
+    const slotTagged = config.store === 'cluster';
+    users = new RedisUserRepository(conn, config.redis.keyPrefix, slotTagged);
+    throttle = new RedisLoginThrottle(conn, config.redis.keyPrefix, config.throttle, Date.now, slotTagged);
     if (config.store === 'replicated') {
       // Users and throttle stay on Redis (the standalone connection from REDIS_URL); sessions live
       // in every replica's memory, fed by the change stream on that same Redis.
-      const { ReplicatedSessionStore } = await import('./sessions/replicated-store.js');
-      const replicated = new ReplicatedSessionStore({
-        redis: {
-          url: config.redis.url,
-          password: config.redis.password,
-          commandTimeoutMs: config.redis.commandTimeoutMs,
-          connectTimeoutMs: config.redis.connectTimeoutMs,
-        },
+      const { createReplicatedStore } = await import('./replication/store.js');
+      const replicated = createReplicatedStore(redisSettings(config), {
         writer: conn.exec,
-        namespace: config.redis.replicationChannel,
+        namespace: config.redis.replicationKeyPrefix,
         streamMaxLen: config.redis.replicationStreamMaxLen,
         maxStalenessMs: config.redis.replicationMaxStalenessMs,
         metrics,
@@ -96,12 +103,26 @@ export async function buildDependencies(config: Config, logger: Logger, metrics:
       if (!loaded) logger.warn({ afterMs: bound }, 'starting before the session snapshot is loaded; readiness stays false until it is');
       store = replicated;
     } else {
-      store = new RedisSessionStore(conn, config.redis.keyPrefix, config.redis.waitReplicas);
+      const redisStore = new RedisSessionStore(conn, config.redis.keyPrefix, config.redis.waitReplicas);
+      store = redisStore;
+      if (config.redis.nearCache.enabled) {
+        // Outside the instrumentation: a hit is not a store operation; misses are timed as reads.
+        instrumented = nearCacheOverRedis({
+          store: instrumentStore(redisStore, metrics),
+          keys: redisStore,
+          conn,
+          settings: redisSettings(config),
+          options: config.redis.nearCache,
+          metrics,
+          logger: logger.child({ component: 'near-cache' }),
+        });
+        store = instrumented;
+      }
     }
   }
-  const instrumented = instrumentStore(store, metrics);
-  users = instrumentUsers(users, metrics, store.backend);
-  throttle = instrumentThrottle(throttle, metrics, store.backend);
+  instrumented ??= instrumentStore(store, metrics);
+  users = instrumentUsers(users, metrics, dataBackend);
+  throttle = instrumentThrottle(throttle, metrics, dataBackend);
   closers.unshift(() => store.close());
 
   const sessions = new SessionService(

@@ -10,7 +10,8 @@ import type { PasswordHasher } from '../users/password.js';
 import { ChangePasswordBody, DeleteAccountBody, ReauthBody } from './schemas.js';
 import { parseBody } from './body.js';
 import type { PasswordGate } from './password-gate.js';
-import { clearSession, iso, publicSession, startSession, state } from './session-context.js';
+import { iso, publicSession } from './session-context.js';
+import type { SessionLifecycle } from './session-lifecycle.js';
 
 /** The sudo-mode actions, as auth_account_actions_total labels them. */
 export type AccountAction = 'reauth' | 'password_change' | 'account_delete' | 'logout_all' | 'revoke_session';
@@ -26,6 +27,9 @@ export interface AccountRouteDeps {
   readonly requireSession: Middleware;
   /** Refuses plain HTTP when the cookie must be Secure (the route sets or clears it). */
   readonly cookieRoute: Middleware;
+  readonly lifecycle: SessionLifecycle;
+  /** The request's session, behind requireSession. */
+  readonly current: (ctx: Context) => ActiveSession;
 }
 
 /**
@@ -34,8 +38,7 @@ export interface AccountRouteDeps {
  * delete the account or throw the owner's other devices out. 403 REAUTH_REQUIRED tells a client
  * to ask for the password, POST /auth/reauth, and retry.
  */
-export function requireRecentAuth(ctx: Context, sessions: SessionService, metrics: Metrics, action: AccountAction): void {
-  const auth = state(ctx).auth!;
+export function requireRecentAuth(auth: ActiveSession, sessions: SessionService, metrics: Metrics, action: AccountAction): void {
   if (!sessions.isRecentlyAuthenticated(auth)) {
     metrics.accountActions.inc({ action, outcome: 'reauth_required' });
     throw new AppError('REAUTH_REQUIRED');
@@ -79,7 +82,7 @@ export function accountRoutes(router: Router, d: AccountRouteDeps): void {
   router.post('/reauth', d.requireSession, async (ctx) => {
     try {
       const body = parseBody(ctx, ReauthBody);
-      const auth = state(ctx).auth!;
+      const auth = d.current(ctx);
       const user = await sessionUser(d.users, auth);
       await proveOrFail(ctx, user, body.password);
       if (!(await d.sessions.reauthenticate(auth))) throw new AppError('UNAUTHENTICATED');
@@ -104,8 +107,8 @@ export function accountRoutes(router: Router, d: AccountRouteDeps): void {
   router.post('/password', d.cookieRoute, d.requireSession, async (ctx) => {
     try {
       const body = parseBody(ctx, ChangePasswordBody);
-      requireRecentAuth(ctx, d.sessions, d.metrics, 'password_change');
-      const auth = state(ctx).auth!;
+      const auth = d.current(ctx);
+      requireRecentAuth(auth, d.sessions, d.metrics, 'password_change');
       const user = await sessionUser(d.users, auth);
       await proveOrFail(ctx, user, body.currentPassword);
       const hash = await d.hasher.hash(body.newPassword);
@@ -113,11 +116,9 @@ export function accountRoutes(router: Router, d: AccountRouteDeps): void {
       if (!(await d.users.setPasswordHash(user.id, hash))) throw new AppError('UNAUTHENTICATED');
       revoked += await d.sessions.revokeAll(user.id, auth.id, 'password_change');
 
-      state(ctx).revokeReason = 'password_change';
       // If only this rotation fails, the password has changed and the other sessions are gone:
       // the client gets the store error and logs in again with the new password.
-      await startSession(ctx, user);
-      const fresh = state(ctx).auth!;
+      const fresh = await d.lifecycle.start(ctx, user, 'password_change');
       d.metrics.accountActions.inc({ action: 'password_change', outcome: 'success' });
       ctx.set('Cache-Control', 'no-store');
       ctx.body = { revoked, session: publicSession(fresh.record, idle), csrfToken: d.sessions.csrf.issue(fresh.id) };
@@ -134,13 +135,12 @@ export function accountRoutes(router: Router, d: AccountRouteDeps): void {
   router.delete('/account', d.cookieRoute, d.requireSession, async (ctx) => {
     try {
       const body = parseBody(ctx, DeleteAccountBody);
-      requireRecentAuth(ctx, d.sessions, d.metrics, 'account_delete');
-      const auth = state(ctx).auth!;
+      const auth = d.current(ctx);
+      requireRecentAuth(auth, d.sessions, d.metrics, 'account_delete');
       const user = await sessionUser(d.users, auth);
       await proveOrFail(ctx, user, body.password);
       await d.sessions.revokeAll(user.id, undefined, 'account_delete');
-      auth.revoked = true;
-      clearSession(ctx);
+      d.lifecycle.forget(ctx);
       await d.users.delete(user);
       await d.sessions.revokeAll(user.id, undefined, 'account_delete');
       d.gate.clearDevice(ctx);

@@ -9,10 +9,12 @@ import type { PasswordHasher } from '../users/password.js';
 import type { Logger } from '../observability/logger.js';
 import { HandleParam, LoginBody, LogoutAllBody, RegisterBody } from './schemas.js';
 import { parseBody } from './body.js';
+import { chain } from './chain.js';
 import { requireCsrfToken, requireHttpsWhenSecure } from './csrf.js';
 import type { PasswordGate } from './password-gate.js';
 import { accountRoutes, requireRecentAuth } from './account-routes.js';
-import { clearSession, iso, publicSession, startSession, state } from './session-context.js';
+import { iso, publicSession } from './session-context.js';
+import type { SessionLifecycle } from './session-lifecycle.js';
 
 export interface AuthRouteDeps {
   readonly sessions: SessionService;
@@ -25,17 +27,19 @@ export interface AuthRouteDeps {
   readonly before: Middleware[];
   readonly cookieSecure: boolean | 'auto';
   readonly gate: PasswordGate;
+  readonly lifecycle: SessionLifecycle;
 }
 
 export function authRoutes(d: AuthRouteDeps): Router {
   const router = new Router({ prefix: '/auth' });
-  // @koa/router runs use() layers in registration order, so these must precede the routes.
-  router.use(...d.before);
+  // @koa/router runs use() layers in registration order, so these must precede the routes; one
+  // layer for all of them (http/chain.ts).
+  router.use(chain(d.before));
   const idle = d.sessions.policy.idleTimeoutMs;
 
   /** 401 unless the cookie named a live session; renews "last seen" when due; enforces CSRF. */
   const requireSession: Middleware = async (ctx, next) => {
-    const auth = state(ctx).auth;
+    const auth = d.lifecycle.current(ctx);
     if (!auth) {
       d.sessions.recordMissing();
       throw new AppError('UNAUTHENTICATED');
@@ -45,7 +49,12 @@ export function authRoutes(d: AuthRouteDeps): Router {
     return next();
   };
 
-  const current = (ctx: Context): ActiveSession => state(ctx).auth!;
+  /** The request's session, behind requireSession. */
+  const current = (ctx: Context): ActiveSession => {
+    const auth = d.lifecycle.current(ctx);
+    if (!auth) throw new AppError('UNAUTHENTICATED');
+    return auth;
+  };
   // Routes that set or clear the session cookie: refused up front over plain HTTP when the cookie
   // must be Secure, before a session is created or revoked for a response that cannot carry it.
   const cookieRoute = requireHttpsWhenSecure(d.cookieSecure);
@@ -99,9 +108,8 @@ export function authRoutes(d: AuthRouteDeps): Router {
       }
 
       // Fixation defence: whatever session the request came with is revoked, and the new one
-      // gets a fresh token from koa-session's genid.
-      await startSession(ctx, user);
-      const auth = current(ctx);
+      // gets a fresh token.
+      const auth = await d.lifecycle.start(ctx, user, 'logout');
       // This browser now has a throttle budget of its own for this account.
       d.gate.issueDevice(ctx, user.email);
       d.metrics.logins.inc({ outcome: 'success' });
@@ -122,8 +130,7 @@ export function authRoutes(d: AuthRouteDeps): Router {
   });
 
   router.post('/logout', cookieRoute, requireSession, async (ctx) => {
-    state(ctx).revokeReason = 'logout';
-    clearSession(ctx);
+    await d.lifecycle.end(ctx, 'logout');
     ctx.status = 204;
   });
 
@@ -157,13 +164,12 @@ export function authRoutes(d: AuthRouteDeps): Router {
     const handle = HandleParam.safeParse(ctx.params.handle);
     if (!handle.success) throw new AppError('SESSION_NOT_FOUND');
     if (handle.data === auth.record.handle) {
-      state(ctx).revokeReason = 'revoke';
-      clearSession(ctx);
+      await d.lifecycle.end(ctx, 'revoke');
       ctx.status = 204;
       return;
     }
     // Ending another device's session is a sensitive action; ending this one is a logout.
-    requireRecentAuth(ctx, d.sessions, d.metrics, 'revoke_session');
+    requireRecentAuth(auth, d.sessions, d.metrics, 'revoke_session');
     const target = (await d.sessions.list(auth.record.userId)).find((s) => s.record.handle === handle.data);
     if (!target) throw new AppError('SESSION_NOT_FOUND');
     await d.sessions.revoke(target.id, 'revoke');
@@ -173,18 +179,16 @@ export function authRoutes(d: AuthRouteDeps): Router {
 
   router.post('/logout-all', cookieRoute, requireSession, async (ctx) => {
     const body = parseBody(ctx, LogoutAllBody);
-    requireRecentAuth(ctx, d.sessions, d.metrics, 'logout_all');
     const auth = current(ctx);
+    requireRecentAuth(auth, d.sessions, d.metrics, 'logout_all');
     const revoked = await d.sessions.revokeAll(auth.record.userId, body.keepCurrent ? auth.id : undefined);
-    if (!body.keepCurrent) {
-      auth.revoked = true;
-      clearSession(ctx);
-    }
+    // The current session went with the others: only its cookie is left to clear.
+    if (!body.keepCurrent) d.lifecycle.forget(ctx);
     d.metrics.accountActions.inc({ action: 'logout_all', outcome: 'success' });
     ctx.body = { revoked };
   });
 
-  accountRoutes(router, { ...d, requireSession, cookieRoute });
+  accountRoutes(router, { ...d, requireSession, cookieRoute, current });
 
   return router;
 }

@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import { AppError, StoreError, storeErrorToAppError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
+import { requestLogger } from './request-log.js';
 
 /** Errors from body parsing and routing libraries carry an HTTP status; give each a stable code. */
 function fromHttpError(err: { status?: number; statusCode?: number; type?: string }): AppError | undefined {
@@ -56,7 +57,7 @@ export function errorHandler(logger: Logger): Middleware {
         },
       };
       if (err.retryAfter !== undefined) ctx.set('Retry-After', String(err.retryAfter));
-      const log = (ctx.state.log as Logger | undefined) ?? logger;
+      const log = requestLogger(ctx, logger);
       if (err.code === 'HTTPS_REQUIRED') {
         log.warn(
           { code: err.code },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ERRORS } from '../errors.js';
+import { PAGE_FILES } from './web-routes.js';
 import { ChangePasswordBody, DeleteAccountBody, LoginBody, LogoutAllBody, ReauthBody, RegisterBody } from './schemas.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -313,6 +314,22 @@ export function openApiDocument() {
       },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'Text exposition format' } } } },
       '/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
+      // The web page is no API, but it is served by this service, so it is listed here too.
+      ...Object.fromEntries(
+        Object.entries(PAGE_FILES).map(([path, { file, type }]) => [
+          path,
+          {
+            get: {
+              summary: `The web page: ${file}`,
+              tags: ['web page'],
+              responses: {
+                '200': { description: file, content: { [type.split(';')[0]!]: { schema: { type: 'string' } } } },
+                '304': { description: 'Not modified (If-None-Match)' },
+              },
+            },
+          },
+        ]),
+      ),
     },
   };
 }

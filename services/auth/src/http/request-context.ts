@@ -3,6 +3,7 @@ import type { Middleware } from 'koa';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { toAppError } from './errors.js';
+import { requestLogger } from './request-log.js';
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -18,11 +19,7 @@ export function requestContext(logger: Logger, metrics: Metrics): Middleware {
     const id = REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
     ctx.state.requestId = id;
     ctx.set('X-Request-Id', id);
-    // The child logger is made on first use: most requests never log, and a child per request
-    // showed in the profile.
-    let child: Logger | undefined;
-    const log = () => (child ??= logger.child({ reqId: id }));
-    Object.defineProperty(ctx.state, 'log', { get: log, enumerable: false, configurable: true });
+    const log = () => requestLogger(ctx, logger);
     // errorHandler (outside this middleware) sets the status of a failed request only after this
     // finally has run; without this the metric and log said 404 for every error response.
     let failedStatus: number | undefined;

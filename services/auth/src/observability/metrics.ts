@@ -13,6 +13,8 @@ export interface Metrics {
   readonly storeErrors: Counter<'op' | 'kind'>;
   readonly storeReady: Gauge;
   readonly primaryChanges: Counter;
+  /** SESSION_STORE=cluster: slots of a shard without a working primary (0 elsewhere, so the alert has a series). */
+  readonly clusterSlotsWithoutPrimary: Gauge;
   readonly logins: Counter<'outcome'>;
   readonly registrations: Counter<'outcome'>;
   /** Re-authentication, password change, account deletion and the other sudo-mode actions. */
@@ -31,6 +33,18 @@ export interface Metrics {
   readonly replicationResyncs: Counter<'reason'>;
   /** Lets the replicated store report its lag at scrape time. */
   setReplicationLagSource(fn: () => number): void;
+  /** Near cache (SESSION_NEAR_CACHE): hit ratio = hit / all lookups. Zero series when it is off. */
+  readonly nearCacheLookups: Counter<'result'>;
+  /**
+   * The near cache counts its lookups in plain numbers and they are added to
+   * session_near_cache_lookups_total at scrape time: a labelled inc() on every hit cost more
+   * than the hit itself.
+   */
+  setNearCacheLookupSource(fn: () => { hit: number; miss: number; bypass: number }): void;
+  readonly nearCacheInvalidations: Counter<'reason'>;
+  readonly nearCacheFlushes: Counter<'reason'>;
+  readonly nearCacheEntries: Gauge;
+  setNearCacheSizeSource(fn: () => number): void;
 }
 
 /**
@@ -49,6 +63,37 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     registers,
   });
   for (const reason of ['gap', 'epoch']) replicationResyncs.inc({ reason }, 0);
+  let nearCacheSize: () => number = () => 0;
+  let lookupSource: () => { hit: number; miss: number; bypass: number } = () => ({ hit: 0, miss: 0, bypass: 0 });
+  const reported = { hit: 0, miss: 0, bypass: 0 };
+  const nearCacheLookups = new Counter({
+    name: 'session_near_cache_lookups_total',
+    help: 'Session reads through the near cache: hit (from memory), miss (tracked Redis read), bypass (tracked connection down: plain read).',
+    labelNames: ['result'],
+    registers,
+    collect() {
+      const now = lookupSource();
+      for (const k of ['hit', 'miss', 'bypass'] as const) {
+        if (now[k] > reported[k]) this.inc({ result: k }, now[k] - reported[k]);
+        reported[k] = now[k];
+      }
+    },
+  });
+  for (const result of ['hit', 'miss', 'bypass']) nearCacheLookups.inc({ result }, 0);
+  const nearCacheInvalidations = new Counter({
+    name: 'session_near_cache_invalidations_total',
+    help: 'Near-cache invalidations: server (a CLIENT TRACKING push for a session key), local_write (an entry dropped by this process\'s own write).',
+    labelNames: ['reason'],
+    registers,
+  });
+  for (const reason of ['server', 'local_write']) nearCacheInvalidations.inc({ reason }, 0);
+  const nearCacheFlushes = new Counter({
+    name: 'session_near_cache_flushes_total',
+    help: 'Whole near-cache flushes: disconnect (tracked connection dropped or reset), primary_change, flush_all (server-side flush).',
+    labelNames: ['reason'],
+    registers,
+  });
+  for (const reason of ['disconnect', 'primary_change', 'flush_all']) nearCacheFlushes.inc({ reason }, 0);
   return {
     registry,
     validation: new Histogram({
@@ -79,6 +124,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     primaryChanges: new Counter({
       name: 'session_store_primary_changes_total',
       help: 'Redis primary changes (failovers) seen by this process.',
+      registers,
+    }),
+    clusterSlotsWithoutPrimary: new Gauge({
+      name: 'session_store_cluster_slots_without_primary',
+      help: 'SESSION_STORE=cluster: slots whose primary the cluster flags failing or failed (cluster_slots_pfail + cluster_slots_fail of CLUSTER INFO, every 2 s); those users cannot log in or out until a replica is promoted. 0 in the other modes.',
       registers,
     }),
     logins: new Counter({
@@ -146,9 +196,26 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
         this.set(lagSource());
       },
     }),
+    nearCacheEntries: new Gauge({
+      name: 'session_near_cache_entries',
+      help: 'Sessions held in the near cache (0 when it is off).',
+      registers,
+      collect() {
+        this.set(nearCacheSize());
+      },
+    }),
     replicationResyncs,
     setReplicationLagSource(fn) {
       lagSource = fn;
+    },
+    nearCacheLookups,
+    nearCacheInvalidations,
+    nearCacheFlushes,
+    setNearCacheSizeSource(fn) {
+      nearCacheSize = fn;
+    },
+    setNearCacheLookupSource(fn) {
+      lookupSource = fn;
     },
   };
 }

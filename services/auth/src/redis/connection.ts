@@ -15,13 +15,16 @@ export interface RedisSettings {
   readonly waitTimeoutMs: number;
 }
 
+/** Where the primary is: a URL (standalone) or the address Sentinel named. */
+export type PrimaryTarget = { readonly url: string } | { readonly host: string; readonly port: number };
+
 /**
  * A connection to "the Redis primary", whatever the topology. `exec` is the shared, pipelined
  * connection for reads and non-durable writes; `durable` runs a write on an exclusive connection
  * and then WAITs on that same connection, because WAIT only covers writes made by its own client.
  */
 export interface RedisConnection {
-  readonly backend: 'redis' | 'sentinel';
+  readonly backend: 'redis' | 'sentinel' | 'cluster';
   readonly exec: RedisExec;
   /**
    * A key read from the replicas, for when no primary can answer (sentinel only): null unless
@@ -31,6 +34,10 @@ export interface RedisConnection {
   /** Resolves on the first successful connection; never rejects (the client keeps retrying). */
   readonly ready: Promise<void>;
   durable<T>(op: string, fn: (exec: RedisExec) => Promise<T>): Promise<T>;
+  /** The primary as last known (undefined before Sentinel first named one). */
+  primaryTarget(): PrimaryTarget | undefined;
+  /** Called after every change of primary (never for standalone), for clients of their own (the near cache). */
+  onPrimaryChange(listener: (target: PrimaryTarget) => void): void;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -65,7 +72,7 @@ export async function waitForReplicas(
 /** Options for every data-node client: bounded connect, bounded commands, no offline queue. */
 export function nodeClientOptions(
   s: { readonly password?: string | undefined; readonly connectTimeoutMs: number },
-  target: { url: string } | { host: string; port: number },
+  target: PrimaryTarget,
 ) {
   return {
     ...('url' in target ? { url: target.url } : { socket: { host: target.host, port: target.port } }),
@@ -227,6 +234,8 @@ export function createStandaloneConnection(s: RedisSettings, logger: Logger, met
       await withDeadline(op, s.commandTimeoutMs, poolReady ?? Promise.resolve());
       return durableOnPool(pool as unknown as PoolLike, s, op, fn);
     },
+    primaryTarget: () => ({ url: s.url }),
+    onPrimaryChange: () => {},
     ping: () => pingAndReport(exec, metrics),
     async close() {
       // A graceful close waits for pending replies, which a hung Redis never sends: bounded, then destroy.
@@ -235,6 +244,52 @@ export function createStandaloneConnection(s: RedisSettings, logger: Logger, met
         client.destroy();
         pool?.destroy();
       });
+    },
+  };
+}
+
+/** A connection of its own (not the shared, pipelined one), for a blocking reader or a writer. */
+export interface DedicatedConnection {
+  readonly exec: RedisExec;
+  close(): void;
+}
+
+/**
+ * One node-redis client with the data-node options, bounded end to end (deadlineExec). `name`
+ * becomes the CLIENT SETNAME, so CLIENT LIST shows what each connection is for. `timeoutMs` may
+ * depend on the command (a blocking XREAD waits its block time on top of the command bound).
+ * `resetAfter` missed deadlines in a row reset the connection: 1 where nothing may queue behind a
+ * lost reply. close() destroys it: nothing is in flight that a graceful close would save.
+ */
+export function createDedicatedConnection(
+  s: { readonly url: string; readonly password?: string | undefined; readonly commandTimeoutMs: number; readonly connectTimeoutMs: number },
+  o: {
+    readonly name: string;
+    readonly timeoutMs?: (args: string[]) => number;
+    readonly resetAfter?: number;
+    readonly onError: (err: Error) => void;
+    readonly onReset: () => void;
+  },
+): DedicatedConnection {
+  const client = createClient({ ...nodeClientOptions(s, { url: s.url }), name: o.name });
+  let closed = false;
+  client.on('error', o.onError);
+  client.connect().catch(() => {});
+  const exec = deadlineExec(client, {
+    timeoutMs: o.timeoutMs ?? s.commandTimeoutMs,
+    after: o.resetAfter ?? 3,
+    canReset: () => !closed,
+    onReset: o.onReset,
+  });
+  return {
+    exec,
+    close() {
+      closed = true;
+      try {
+        client.destroy();
+      } catch {
+        // Already closed.
+      }
     },
   };
 }

@@ -10,7 +10,7 @@ export interface RedisExec {
 }
 
 /** EVALSHA, falling back to EVAL when the server has not seen the script (fresh primary after failover). */
-export async function runScript<T>(exec: RedisExec, s: Script, keys: string[], args: (string | number)[]): Promise<T> {
+export async function runScript<T>(exec: RedisExec, s: Script, keys: readonly string[], args: readonly (string | number)[]): Promise<T> {
   const tail = [String(keys.length), ...keys, ...args.map(String)];
   try {
     return await exec.send<T>(['EVALSHA', s.sha1, ...tail]);

@@ -3,9 +3,10 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { StoreError } from '../errors.js';
 import { classifyRedisError } from './errors.js';
-import { deadlineExec, durableOnPool, nodeClientOptions, pingAndReport, reconnectDelay, type RedisConnection, type RedisSettings } from './connection.js';
+import { deadlineExec, durableOnPool, nodeClientOptions, pingAndReport, reconnectDelay, type PrimaryTarget, type RedisConnection, type RedisSettings } from './connection.js';
 import type { RedisExec } from './exec.js';
 import { withDeadline } from './deadline.js';
+import { voteForPrimary } from './sentinel-vote.js';
 
 export interface SentinelSettings extends RedisSettings {
   readonly sentinels: readonly { host: string; port: number }[];
@@ -30,6 +31,10 @@ interface Primary {
 }
 
 const addrOf = (host: string, port: number | string) => `${host}:${port}`;
+const targetOf = (addr: string): PrimaryTarget => {
+  const i = addr.lastIndexOf(':');
+  return { host: addr.slice(0, i), port: Number(addr.slice(i + 1)) };
+};
 
 /** A SENTINEL replicas row: a flat [k, v, ...] array over RESP2, a map (plain object) over RESP3. */
 function fields(row: unknown): Map<string, string> {
@@ -73,9 +78,12 @@ export function createSentinelConnection(s: SentinelSettings, logger: Logger, me
   const replicas = new Map<string, Client>();
   let closed = false;
   let switching: Promise<void> | undefined;
+  /** Why to run rediscovery once more after the running one (see rediscover). */
+  let rerun: string | undefined;
   let resolveReady!: () => void;
   const ready = new Promise<void>((r) => (resolveReady = r));
   let lastErrorLog = 0;
+  const primaryListeners: ((target: PrimaryTarget) => void)[] = [];
 
   const openPrimary = (addr: string): Primary => {
     const [host, port] = [addr.slice(0, addr.lastIndexOf(':')), Number(addr.slice(addr.lastIndexOf(':') + 1))];
@@ -111,16 +119,22 @@ export function createSentinelConnection(s: SentinelSettings, logger: Logger, me
   const askOne = <T>(c: Client, args: string[]): Promise<T> =>
     c.isReady ? (withDeadline('sentinel', s.commandTimeoutMs, c.sendCommand(args)) as Promise<T>) : Promise.reject(new Error('down'));
 
-  /** Asks every reachable sentinel; the most common answer wins (a lone stale sentinel is outvoted). */
+  /**
+   * Asks every sentinel; a majority decides without waiting for the rest (sentinel-vote.ts), so a
+   * lone stale sentinel is outvoted and a silent one does not hold the answer up.
+   */
   const askSentinels = async (): Promise<{ primary?: string; replicas: string[] }> => {
-    const answers = await Promise.allSettled(
-      sentinelClients.map((c) => askOne<string[] | null>(c, ['SENTINEL', 'get-master-addr-by-name', s.masterName])),
+    const vote = await voteForPrimary(
+      sentinelClients.map((c) =>
+        askOne<string[] | null>(c, ['SENTINEL', 'get-master-addr-by-name', s.masterName]).then((a) => (a ? addrOf(a[0]!, a[1]!) : undefined)),
+      ),
+      primary?.addr,
     );
-    const votes = new Map<string, number>();
-    for (const a of answers) if (a.status === 'fulfilled' && a.value) votes.set(addrOf(a.value[0]!, a.value[1]!), (votes.get(addrOf(a.value[0]!, a.value[1]!)) ?? 0) + 1);
-    const best = [...votes].sort((x, y) => y[1] - x[1])[0]?.[0];
     const healthy: string[] = [];
-    const asker = sentinelClients.find((c) => c.isReady);
+    // Ask the sentinel that named the winner: it has just answered. The first "ready" client may
+    // be one that is cut off without knowing it (a silent TCP connection stays ready), and then
+    // every rediscovery waited out its deadline a second time and never learnt the replicas.
+    const asker = vote.from === undefined ? undefined : sentinelClients[vote.from];
     if (asker) {
       try {
         for (const row of await askOne<unknown[]>(asker, ['SENTINEL', 'replicas', s.masterName])) {
@@ -133,46 +147,63 @@ export function createSentinelConnection(s: SentinelSettings, logger: Logger, me
         // replica reads are a fallback; without replicas, reads fail like writes
       }
     }
-    return { primary: best, replicas: healthy };
+    return { ...(vote.primary ? { primary: vote.primary } : {}), replicas: healthy };
   };
 
-  const rediscover = (reason: string): Promise<void> => {
-    if (closed) return Promise.resolve();
-    switching ??= (async () => {
-      try {
-        const found = await askSentinels();
-        if (found.primary && found.primary !== primary?.addr) {
-          const old = primary;
-          const next = openPrimary(found.primary);
-          // Swap only once the new client can take commands (bounded): swapping earlier would turn
-          // the tail of a failover into "client is offline" errors instead of short waits.
-          await withDeadline('connect', s.connectTimeoutMs, new Promise<void>((r) => (next.client.isReady ? r() : next.client.once('ready', () => r())))).catch(() => {});
-          primary = next;
-          if (old) {
-            metrics.primaryChanges.inc();
-            log.warn({ oldPrimary: old.addr, newPrimary: found.primary, reason }, 'redis primary changed');
-            closeNode(old);
-          } else {
-            log.info({ primary: found.primary }, 'redis primary discovered');
-          }
-          resolveReady();
+  const rediscoverOnce = async (reason: string): Promise<void> => {
+    const found = await askSentinels();
+    if (found.primary && found.primary !== primary?.addr) {
+      const old = primary;
+      const next = openPrimary(found.primary);
+      // Swap only once the new client can take commands (bounded): swapping earlier would turn
+      // the tail of a failover into "client is offline" errors instead of short waits.
+      await withDeadline('connect', s.connectTimeoutMs, new Promise<void>((r) => (next.client.isReady ? r() : next.client.once('ready', () => r())))).catch(() => {});
+      primary = next;
+      if (old) {
+        metrics.primaryChanges.inc();
+        log.warn({ oldPrimary: old.addr, newPrimary: found.primary, reason }, 'redis primary changed');
+        closeNode(old);
+      } else {
+        log.info({ primary: found.primary }, 'redis primary discovered');
+      }
+      for (const l of primaryListeners) l(targetOf(found.primary));
+      resolveReady();
+    }
+    // Keep the replica set as last seen while a sentinel is unreachable (empty answer).
+    if (found.replicas.length > 0) {
+      for (const addr of found.replicas) {
+        if (replicas.has(addr)) continue;
+        const i = addr.lastIndexOf(':');
+        const client = makeClient(nodeClientOptions(s, { host: addr.slice(0, i), port: Number(addr.slice(i + 1)) }));
+        client.on('error', () => {});
+        client.connect().catch(() => {});
+        replicas.set(addr, client);
+      }
+      for (const [addr, client] of replicas) {
+        if (!found.replicas.includes(addr)) {
+          client.destroy();
+          replicas.delete(addr);
         }
-        // Keep the replica set as last seen while a sentinel is unreachable (empty answer).
-        if (found.replicas.length > 0) {
-          for (const addr of found.replicas) {
-            if (replicas.has(addr)) continue;
-            const i = addr.lastIndexOf(':');
-            const client = makeClient(nodeClientOptions(s, { host: addr.slice(0, i), port: Number(addr.slice(i + 1)) }));
-            client.on('error', () => {});
-            client.connect().catch(() => {});
-            replicas.set(addr, client);
-          }
-          for (const [addr, client] of replicas) {
-            if (!found.replicas.includes(addr)) {
-              client.destroy();
-              replicas.delete(addr);
-            }
-          }
+      }
+    }
+  };
+
+  /**
+   * One rediscovery at a time; calls while one runs join it. `fresh` (a +switch-master) asks
+   * again once the running one is done: it may have read the sentinels before they switched, and
+   * joining it dropped the message; the next poll or failed command then had to find the change.
+   */
+  const rediscover = (reason: string, fresh = false): Promise<void> => {
+    if (closed) return Promise.resolve();
+    if (switching) {
+      if (fresh) rerun = reason;
+      return switching;
+    }
+    switching = (async () => {
+      try {
+        for (let why: string | undefined = reason; why !== undefined && !closed; why = rerun) {
+          rerun = undefined;
+          await rediscoverOnce(why);
         }
       } finally {
         switching = undefined;
@@ -185,7 +216,7 @@ export function createSentinelConnection(s: SentinelSettings, logger: Logger, me
     sub.on('ready', () => {
       sub
         .subscribe('+switch-master', (message: string) => {
-          if (message.startsWith(`${s.masterName} `)) void rediscover(`+switch-master from sentinel ${i}`);
+          if (message.startsWith(`${s.masterName} `)) void rediscover(`+switch-master from sentinel ${i}`, true);
         })
         .catch(() => {});
     });
@@ -246,6 +277,8 @@ export function createSentinelConnection(s: SentinelSettings, logger: Logger, me
         throw err;
       }
     },
+    primaryTarget: () => (primary ? targetOf(primary.addr) : undefined),
+    onPrimaryChange: (l) => void primaryListeners.push(l),
     ping: () => pingAndReport(exec, metrics),
     async close() {
       closed = true;

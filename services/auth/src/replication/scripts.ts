@@ -1,12 +1,7 @@
-import { createHash } from 'node:crypto';
-import type { Script } from '../redis/scripts.js';
-
-function script(name: string, source: string): Script {
-  return { name, source, sha1: createHash('sha1').update(source).digest('hex') };
-}
+import { script } from '../redis/scripts.js';
 
 /**
- * Redis layout of the replicated store, under one namespace (REPLICATED_CHANNEL):
+ * Redis layout of the replicated store, under one namespace (REPLICATED_KEY_PREFIX):
  *   <ns>:log      stream of changes; entry id is `<seq>-0`, so stream order == seq order
  *   <ns>:seq      INCR counter, the last seq handed out
  *   <ns>:epoch    random id of this history; a Redis that lost its data gets a new one
@@ -40,6 +35,19 @@ export function replicationKeys(ns: string): ReplicationKeys {
 /** KEYS order shared by every script below. */
 export function baseKeys(k: ReplicationKeys): string[] {
   return [k.log, k.seq, k.snap, k.exp, k.epoch];
+}
+
+/** What every replication script call starts with: the keys, and ARGV 1-3 of the prelude. */
+export interface ReplicationLayout {
+  readonly keys: ReplicationKeys;
+  readonly base: readonly string[];
+  /** ARGV 1-3: now, the stream's MAXLEN, this process's epoch candidate. */
+  prelude(now: number): (string | number)[];
+}
+
+export function replicationLayout(ns: string, maxLen: number, epochCandidate: string): ReplicationLayout {
+  const keys = replicationKeys(ns);
+  return { keys, base: baseKeys(keys), prelude: (now) => [now, maxLen, epochCandidate] };
 }
 
 // Shared prelude. KEYS: 1 log, 2 seq, 3 snap, 4 exp, 5 epoch, [6 user index].

@@ -1,7 +1,8 @@
 import type { RedisConnection } from '../redis/connection.js';
 import { runScript } from '../redis/exec.js';
-import { THROTTLE_CHECK, THROTTLE_REFUND, THROTTLE_SUCCESS } from '../redis/scripts.js';
+import { THROTTLE_CHECK, THROTTLE_IP_GIVE_BACK, THROTTLE_REFUND, THROTTLE_SUCCESS } from './throttle-scripts.js';
 import { classifyRedisError } from '../redis/errors.js';
+import { slotTag, tagged } from '../redis/slot-tag.js';
 
 export interface ThrottleLimits {
   readonly windowMs: number;
@@ -169,40 +170,54 @@ export class RedisLoginThrottle implements LoginThrottle {
     private readonly prefix: string,
     private readonly limits: ThrottleLimits,
     private readonly now: () => number = Date.now,
+    /** Cluster mode: an account's scope keys share its slot tag; the IP key lives apart (see attempt). */
+    private readonly slotTagged = false,
   ) {}
 
-  private key(scopeKey: string): string {
-    return `${this.prefix}th:${scopeKey}`;
+  private key(scopeKey: string, account?: string): string {
+    return account !== undefined && this.slotTagged ? `${this.prefix}th:${tagged(slotTag(account))}${scopeKey}` : `${this.prefix}th:${scopeKey}`;
   }
 
-  private async attempt(ip: string | undefined, scopes: ScopeRef[]): Promise<ThrottleDecision> {
-    const keys = [...(ip === undefined ? [] : [this.key(`ip:${ip}`)]), ...scopes.map((s) => this.key(s.key))];
+  private async run(ip: string | undefined, account: string | undefined, scopes: ScopeRef[]): Promise<ThrottleDecision> {
+    const keys = [...(ip === undefined ? [] : [this.key(`ip:${ip}`)]), ...scopes.map((s) => this.key(s.key, account))];
+    const [allowed, retryAfterMs, denied] = await runScript<[number, number, number]>(this.conn.exec, THROTTLE_CHECK, keys, [
+      this.now(),
+      this.limits.windowMs,
+      this.limits.backoffMaxMs,
+      ip === undefined ? 0 : this.limits.maxAttemptsPerIp,
+      ...scopes.map((s) => s.budget),
+    ]);
+    if (allowed === 1) return { allowed: true };
+    return { allowed: false, retryAfterMs: Math.max(retryAfterMs, 1), scope: denied === 0 ? 'ip' : scopes[denied - 1]!.scope };
+  }
+
+  private async attempt(ip: string | undefined, account: string | undefined, scopes: ScopeRef[]): Promise<ThrottleDecision> {
     try {
-      const [allowed, retryAfterMs, denied] = await runScript<[number, number, number]>(this.conn.exec, THROTTLE_CHECK, keys, [
-        this.now(),
-        this.limits.windowMs,
-        this.limits.backoffMaxMs,
-        ip === undefined ? 0 : this.limits.maxAttemptsPerIp,
-        ...scopes.map((s) => s.budget),
-      ]);
-      if (allowed === 1) return { allowed: true };
-      return { allowed: false, retryAfterMs: Math.max(retryAfterMs, 1), scope: denied === 0 ? 'ip' : scopes[denied - 1]!.scope };
+      if (!this.slotTagged || ip === undefined || scopes.length === 0) return await this.run(ip, account, scopes);
+      // Cluster: the IP count (shared by every account) and the account's scopes are in different
+      // slots. The IP is counted first, then given back if the account refuses: a concurrent burst
+      // can only be held back by the IP a little early, never let past it.
+      const byIp = await this.run(ip, undefined, []);
+      if (!byIp.allowed) return byIp;
+      const byAccount = await this.run(undefined, account, scopes);
+      if (!byAccount.allowed) await runScript(this.conn.exec, THROTTLE_IP_GIVE_BACK, [this.key(`ip:${ip}`)], []);
+      return byAccount;
     } catch (err) {
       throw classifyRedisError('throttle', err);
     }
   }
 
   check(account: string, client: LoginClient): Promise<ThrottleDecision> {
-    return this.attempt(client.device ? undefined : client.ip, scopesFor(this.limits, account, client));
+    return this.attempt(client.device ? undefined : client.ip, account, scopesFor(this.limits, account, client));
   }
 
   checkIp(ip: string): Promise<ThrottleDecision> {
-    return this.attempt(ip, []);
+    return this.attempt(ip, undefined, []);
   }
 
   async refund(account: string, client: LoginClient): Promise<void> {
     try {
-      await runScript(this.conn.exec, THROTTLE_REFUND, scopesFor(this.limits, account, client).map((s) => this.key(s.key)), []);
+      await runScript(this.conn.exec, THROTTLE_REFUND, scopesFor(this.limits, account, client).map((s) => this.key(s.key, account)), []);
     } catch (err) {
       throw classifyRedisError('throttle', err);
     }
@@ -211,7 +226,7 @@ export class RedisLoginThrottle implements LoginThrottle {
   async reset(account: string, client: LoginClient): Promise<void> {
     const [own, ceiling] = scopesFor(this.limits, account, client);
     try {
-      await runScript(this.conn.exec, THROTTLE_SUCCESS, [this.key(own!.key), ...(ceiling ? [this.key(ceiling.key)] : [])], [ceiling?.budget ?? 0]);
+      await runScript(this.conn.exec, THROTTLE_SUCCESS, [this.key(own!.key, account), ...(ceiling ? [this.key(ceiling.key, account)] : [])], [ceiling?.budget ?? 0]);
     } catch (err) {
       throw classifyRedisError('throttle', err);
     }

@@ -1,14 +1,10 @@
 import type { CreateResult, CreateSessionOptions, SessionRecord, SessionStore, StoreGuarantees } from './types.js';
 import { ttlFor } from './types.js';
-
-interface Entry {
-  record: SessionRecord;
-  expiresAt: number;
-}
+import { SessionMap, startSweeper, type MapEntry } from './session-map.js';
 
 /**
  * The embedded default: one process, no other server. Expiry is lazy on access plus a periodic
- * sweep, so an abandoned session does not hold memory forever.
+ * sweep (sessions/session-map.ts), so an abandoned session does not hold memory forever.
  */
 export class MemorySessionStore implements SessionStore {
   readonly backend = 'memory' as const;
@@ -18,37 +14,15 @@ export class MemorySessionStore implements SessionStore {
     sharedAcrossReplicas: false,
     description: 'In-process map: sessions vanish on restart and are not shared between replicas.',
   };
-  private readonly sessions = new Map<string, Entry>();
-  private readonly byUser = new Map<string, Set<string>>();
+  private readonly map = new SessionMap();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly now: () => number = Date.now, sweepIntervalMs = 60_000) {
-    this.sweeper = setInterval(() => this.sweep(), sweepIntervalMs);
-    this.sweeper.unref();
+    this.sweeper = startSweeper(this.map, sweepIntervalMs, now);
   }
 
-  private live(id: string): Entry | undefined {
-    const e = this.sessions.get(id);
-    if (!e) return undefined;
-    if (e.expiresAt <= this.now()) {
-      this.remove(id, e.record.userId);
-      return undefined;
-    }
-    return e;
-  }
-
-  private remove(id: string, userId: string): void {
-    this.sessions.delete(id);
-    const set = this.byUser.get(userId);
-    if (set) {
-      set.delete(id);
-      if (set.size === 0) this.byUser.delete(userId);
-    }
-  }
-
-  private sweep(): void {
-    const now = this.now();
-    for (const [id, e] of this.sessions) if (e.expiresAt <= now) this.remove(id, e.record.userId);
+  private live(id: string): MapEntry | undefined {
+    return this.map.live(id, this.now());
   }
 
   async get(id: string): Promise<SessionRecord | null> {
@@ -61,21 +35,13 @@ export class MemorySessionStore implements SessionStore {
     if (existing) {
       if (JSON.stringify(existing.record) !== JSON.stringify(record)) throw new Error('session id collision');
     } else {
-      this.sessions.set(id, { record, expiresAt: now + ttlFor(record, now, opts.idleTimeoutMs) });
+      this.map.set(id, { record, expiresAt: now + ttlFor(record, now, opts.idleTimeoutMs) });
     }
-    let set = this.byUser.get(record.userId);
-    if (!set) this.byUser.set(record.userId, (set = new Set()));
-    set.add(id);
     // The session being created is never a victim: only the others, oldest first.
-    const ordered = [...set]
-      .filter((sid) => sid !== id)
-      .map((sid) => ({ sid, e: this.live(sid) }))
-      .filter((x): x is { sid: string; e: Entry } => x.e !== undefined)
-      .sort((a, b) => a.e.record.createdAt - b.e.record.createdAt);
+    const others = this.map.listLive(record.userId, now).filter((x) => x.id !== id);
     let evicted = 0;
-    while (ordered.length + 1 > opts.maxPerUser) {
-      const oldest = ordered.shift()!;
-      this.remove(oldest.sid, record.userId);
+    while (others.length + 1 > opts.maxPerUser) {
+      this.map.remove(others.shift()!.id);
       evicted++;
     }
     return { evicted };
@@ -90,36 +56,27 @@ export class MemorySessionStore implements SessionStore {
       lastSeenAt: next.lastSeenAt,
       ...(next.authenticatedAt === undefined ? {} : { authenticatedAt: next.authenticatedAt }),
     };
-    this.sessions.set(id, { record, expiresAt: this.now() + ttlFor(record, this.now(), idleTimeoutMs) });
+    this.map.set(id, { record, expiresAt: this.now() + ttlFor(record, this.now(), idleTimeoutMs) });
     return true;
   }
 
   async revoke(id: string): Promise<boolean> {
     const e = this.live(id);
     if (!e) return false;
-    this.remove(id, e.record.userId);
+    this.map.remove(id);
     return true;
   }
 
   async listByUser(userId: string): Promise<{ id: string; record: SessionRecord }[]> {
-    const set = this.byUser.get(userId);
-    if (!set) return [];
-    const out: { id: string; record: SessionRecord }[] = [];
-    for (const id of [...set]) {
-      const e = this.live(id);
-      if (e) out.push({ id, record: e.record });
-    }
-    return out.sort((a, b) => a.record.createdAt - b.record.createdAt);
+    return this.map.listLive(userId, this.now()).map(({ id, entry }) => ({ id, record: entry.record }));
   }
 
   async revokeAllForUser(userId: string, exceptId?: string): Promise<number> {
-    const set = this.byUser.get(userId);
-    if (!set) return 0;
     let n = 0;
-    for (const id of [...set]) {
+    for (const id of this.map.idsOf(userId)) {
       if (id === exceptId) continue;
       if (this.live(id)) n++;
-      this.remove(id, userId);
+      this.map.remove(id);
     }
     return n;
   }
@@ -132,7 +89,6 @@ export class MemorySessionStore implements SessionStore {
 
   /** For tests and the bench: how many live sessions the map holds. */
   size(): number {
-    return this.sessions.size;
+    return this.map.size;
   }
-
 }

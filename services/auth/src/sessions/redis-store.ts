@@ -1,6 +1,6 @@
 import type { RedisConnection } from '../redis/connection.js';
 import { runScript } from '../redis/exec.js';
-import { CREATE_SESSION, LIST_SESSIONS, REVOKE_ALL, REVOKE_SESSION } from '../redis/scripts.js';
+import { CREATE_SESSION, LIST_SESSIONS, REVOKE_ALL, REVOKE_SESSION } from './redis-scripts.js';
 import { classifyRedisError } from '../redis/errors.js';
 import { decodeSession, encodeSession } from './codec.js';
 import type { CreateResult, CreateSessionOptions, SessionRecord, SessionStore, StoreGuarantees } from './types.js';
@@ -8,7 +8,7 @@ import { ttlFor } from './types.js';
 
 /** Keys: `<prefix>s:<id>` holds the session, `<prefix>u:<userId>:s` indexes a user's session ids. */
 export class RedisSessionStore implements SessionStore {
-  readonly backend: 'redis' | 'sentinel';
+  readonly backend: 'redis' | 'sentinel' | 'cluster';
   readonly guarantees: StoreGuarantees;
   private readonly sessionPrefix: string;
   private readonly userPrefix: string;
@@ -36,8 +36,14 @@ export class RedisSessionStore implements SessionStore {
     };
   }
 
-  private sessionKey(id: string): string {
+  /** A session's key; public for the near cache, which reads it on a connection of its own. */
+  sessionKey(id: string): string {
     return this.sessionPrefix + id;
+  }
+
+  /** The session id a key names, or undefined for any other key (an invalidation of the near cache). */
+  sessionIdOf(key: string): string | undefined {
+    return key.startsWith(this.sessionPrefix) ? key.slice(this.sessionPrefix.length) : undefined;
   }
 
   private userKey(userId: string): string {

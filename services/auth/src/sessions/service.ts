@@ -1,7 +1,7 @@
 import type { Logger } from '../observability/logger.js';
 import type { Metrics, ValidationOutcome } from '../observability/metrics.js';
 import { StoreError } from '../errors.js';
-import { CsrfTokens, isWellFormedToken, newHandle, sessionIdFromToken } from './token.js';
+import { CsrfTokens, isWellFormedSessionToken, newHandle, sessionIdFromToken } from './token.js';
 import type { SessionRecord, SessionStore } from './types.js';
 import { isExpired } from './types.js';
 
@@ -18,8 +18,6 @@ export interface ActiveSession {
   readonly token: string;
   readonly id: string;
   record: SessionRecord;
-  /** Set once this request revoked it, so koa-session's commit does not revoke it twice. */
-  revoked?: boolean;
 }
 
 export type Validation =
@@ -35,7 +33,7 @@ export function authenticatedAt(r: SessionRecord): number {
 
 /**
  * Session rules in one place: token -> sha256 -> one store lookup -> idle/absolute checks. The
- * HTTP layer and the koa-session adapter call this; neither knows how sessions are stored.
+ * HTTP layer's session lifecycle (http/session-lifecycle.ts) calls this; it does not know how sessions are stored.
  */
 export class SessionService {
   readonly csrf: CsrfTokens;
@@ -57,7 +55,7 @@ export class SessionService {
     const start = process.hrtime.bigint();
     const done = (outcome: ValidationOutcome, source: 'store' | 'none') =>
       this.metrics.validation.observe({ outcome, source }, Number(process.hrtime.bigint() - start) / 1e9);
-    if (!isWellFormedToken(token)) {
+    if (!isWellFormedSessionToken(token)) {
       done('invalid', 'none');
       return { ok: false, outcome: 'invalid' };
     }

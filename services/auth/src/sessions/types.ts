@@ -1,3 +1,5 @@
+import type { StoreMode } from '../config.js';
+
 /** What the store keeps for one session. Timestamps are epoch milliseconds. */
 export interface SessionRecord {
   readonly userId: string;
@@ -38,15 +40,15 @@ export interface StoreGuarantees {
   readonly description: string;
 }
 
-export type Backend = 'memory' | 'redis' | 'sentinel' | 'replicated';
-
 /**
- * The one interface every session store implements; the conformance suite in
- * test/conformance runs against each with real servers. `id` is always sha256(token), never the
- * token. Every write is idempotent so a write retried across a failover is harmless.
+ * The one interface every session store implements; the conformance suite in test/conformance
+ * runs against each with real servers. `id` is always the first 128 bits of sha256(token)
+ * (sessionIdFromToken), never the token. Every write is idempotent so a write retried across a
+ * failover is harmless.
  */
 export interface SessionStore {
-  readonly backend: Backend;
+  /** The store mode it implements (SESSION_STORE), also its metrics' backend label. */
+  readonly backend: StoreMode;
   readonly guarantees: StoreGuarantees;
   get(id: string): Promise<SessionRecord | null>;
   /** Durable. Idempotent: creating the same id with the same record twice succeeds once. */

@@ -1,12 +1,18 @@
 import { randomBytes } from 'node:crypto';
+import { slotTag, tagged } from '../redis/slot-tag.js';
 
-/** 128 random bits, 22 characters: shorter than a UUID in every session record that carries it. */
-export function newUserId(): string {
-  return randomBytes(16).toString('base64url');
+/**
+ * 128 random bits, 22 characters: shorter than a UUID in every session record that carries it.
+ * In cluster mode the id is led by the email's slot tag (`{abcd}` + 22): every key of the user
+ * (record, email index, session index, sessions) then hashes to one slot (docs/cluster.md).
+ */
+export function newUserId(tag?: string): string {
+  const random = randomBytes(16).toString('base64url');
+  return tag === undefined ? random : tagged(tag) + random;
 }
 import type { RedisConnection } from '../redis/connection.js';
 import { runScript } from '../redis/exec.js';
-import { CREATE_USER, DELETE_USER, SET_PASSWORD_HASH } from '../redis/scripts.js';
+import { CREATE_USER, DELETE_USER, SET_PASSWORD_HASH } from './scripts.js';
 import { classifyRedisError } from '../redis/errors.js';
 
 export interface User {
@@ -75,16 +81,25 @@ export class MemoryUserRepository implements UserRepository {
   }
 }
 
-/** Keys: `<prefix>email:<email>` -> id, `<prefix>user:<id>` hash {id, email, hash, createdAt}. */
+/**
+ * Keys: `<prefix>email:<email>` -> id, `<prefix>user:<id>` hash {id, email, hash, createdAt}.
+ * Slot-tagged (cluster): `<prefix>email:{tag}<email>` and ids led by the same `{tag}`, tag =
+ * slotTag(email), so CREATE_USER and DELETE_USER touch one slot.
+ */
 export class RedisUserRepository implements UserRepository {
   constructor(
     private readonly conn: RedisConnection,
     private readonly prefix: string,
+    private readonly slotTagged = false,
   ) {}
+
+  private emailKey(email: string): string {
+    return this.slotTagged ? `${this.prefix}email:${tagged(slotTag(email))}${email}` : `${this.prefix}email:${email}`;
+  }
 
   async findByEmail(email: string): Promise<User | null> {
     try {
-      const id = await this.conn.exec.send<string | null>(['GET', `${this.prefix}email:${email}`]);
+      const id = await this.conn.exec.send<string | null>(['GET', this.emailKey(email)]);
       return id ? await this.findById(id) : null;
     } catch (err) {
       throw classifyRedisError('user_get', err);
@@ -110,11 +125,11 @@ export class RedisUserRepository implements UserRepository {
   }
 
   async create(email: string, passwordHash: string): Promise<User> {
-    const user: User = { id: newUserId(), email, passwordHash, createdAt: Date.now() };
+    const user: User = { id: newUserId(this.slotTagged ? slotTag(email) : undefined), email, passwordHash, createdAt: Date.now() };
     let created: number;
     try {
       created = await this.conn.durable('user_create', (exec) =>
-        runScript<number>(exec, CREATE_USER, [`${this.prefix}email:${email}`, `${this.prefix}user:${user.id}`], [
+        runScript<number>(exec, CREATE_USER, [this.emailKey(email), `${this.prefix}user:${user.id}`], [
           user.id,
           email,
           passwordHash,
@@ -152,7 +167,7 @@ export class RedisUserRepository implements UserRepository {
   async delete(user: Pick<User, 'id' | 'email'>): Promise<boolean> {
     try {
       const n = await this.conn.durable('user_delete', (exec) =>
-        runScript<number>(exec, DELETE_USER, [`${this.prefix}user:${user.id}`, `${this.prefix}email:${user.email}`], [user.id]),
+        runScript<number>(exec, DELETE_USER, [`${this.prefix}user:${user.id}`, this.emailKey(user.email)], [user.id]),
       );
       return n === 1;
     } catch (err) {

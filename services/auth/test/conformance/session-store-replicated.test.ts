@@ -1,14 +1,13 @@
 import { withRedis } from '../support/redis.js';
 import { sessionStoreConformance } from './session-store-suite.js';
-import { ReplicatedSessionStore } from '../../src/sessions/replicated-store.js';
+import { createReplicatedStore } from '../../src/replication/store.js';
 
 sessionStoreConformance('replicated (Redis Streams)', async () => {
   const redis = await withRedis();
-  const store = new ReplicatedSessionStore({
-    redis: { url: redis.url, commandTimeoutMs: 500, connectTimeoutMs: 1000 },
-    namespace: 'sa:v1:replication',
-    sweepIntervalMs: 100,
-  });
+  const store = createReplicatedStore(
+    { url: redis.url, commandTimeoutMs: 500, connectTimeoutMs: 1000 },
+    { namespace: 'sa:v1:replication', sweepIntervalMs: 100 },
+  );
   await store.ready;
   return {
     store,

@@ -1,29 +1,24 @@
 import { startSentinelTopology, type SentinelTopology } from '@session-auth/topology';
 import { sessionStoreConformance } from './session-store-suite.js';
+import { sentinelSettings } from '../support/redis.js';
 import { RedisSessionStore } from '../../src/sessions/redis-store.js';
 import { createSentinelConnection } from '../../src/redis/sentinel.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
+import { nearCacheOverRedis } from '../../src/sessions/near-cache-redis.js';
 
-sessionStoreConformance('sentinel (primary, 2 replicas, 3 sentinels; WAIT 1)', async () => {
+for (const nearCache of [false, true]) {
+sessionStoreConformance(`sentinel (primary, 2 replicas, 3 sentinels; WAIT 1)${nearCache ? ' + near cache' : ''}`, async () => {
   const topo: SentinelTopology = await startSentinelTopology();
-  const conn = createSentinelConnection(
-    {
-      url: '',
-      password: undefined,
-      commandTimeoutMs: 500,
-      connectTimeoutMs: 1000,
-      waitReplicas: 1,
-      waitTimeoutMs: 250,
-      sentinels: topo.sentinelAddresses,
-      masterName: topo.masterName,
-      sentinelPassword: undefined,
-    },
-    createLogger('silent'),
-    createMetrics({ defaultMetrics: false }),
-  );
+  const metrics = createMetrics({ defaultMetrics: false });
+  const settings = sentinelSettings(topo);
+  const logger = createLogger('silent');
+  const conn = createSentinelConnection(settings, logger, metrics);
   await conn.ready;
-  const store = new RedisSessionStore(conn, 'sa:v1:', 1);
+  const inner = new RedisSessionStore(conn, 'sa:v1:', 1);
+  const store = nearCache
+    ? nearCacheOverRedis({ store: inner, keys: inner, conn, settings, options: { maxAgeMs: 60_000, maxEntries: 1000 }, metrics, logger })
+    : inner;
   return {
     store,
     async close() {
@@ -32,3 +27,4 @@ sessionStoreConformance('sentinel (primary, 2 replicas, 3 sentinels; WAIT 1)', a
     },
   };
 });
+}

@@ -134,12 +134,26 @@ describe.each(STORES)('bad input (%s store)', (store) => {
     expectError(await b.request('DELETE', '/auth/logout'), 405, 'METHOD_NOT_ALLOWED');
     expectError(await b.request('POST', '/healthz'), 405, 'METHOD_NOT_ALLOWED');
     expectError(await b.request('PATCH', '/auth/sessions'), 405, 'METHOD_NOT_ALLOWED');
+    // The app hands /auth/ paths to the auth router only (app.ts): the routers match paths
+    // case-insensitively, and so does that hand-over.
+    expectError(await b.get('/auth'), 404, 'NOT_FOUND');
+    expectError(await b.get('/AUTH/me'), 401, 'UNAUTHENTICATED');
+    expectError(await b.get('/Auth/Login'), 405, 'METHOD_NOT_ALLOWED');
+    expectError(await b.request('POST', '/HEALTHZ'), 405, 'METHOD_NOT_ALLOWED');
   });
 
   it('garbage cookies -> 401 UNAUTHENTICATED', async () => {
     const t = token(victim);
     const sig = victim.jar.get(`${SID}.sig`)!;
+    // The genuine cookie was just verified, so its signature is remembered (security/keygrip.ts):
+    // a tampered signature for the same token, or its signature on another token, must still fail.
+    expect((await victim.get('/auth/me')).status).toBe(200);
+    const flipped = (x: string, at: number) => x.slice(0, at) + (x[at] === 'A' ? 'B' : 'A') + x.slice(at + 1);
     const cookies = [
+      `${SID}=${t}; ${SID}.sig=${flipped(sig, 0)}`,
+      `${SID}=${t}; ${SID}.sig=${flipped(sig, sig.length - 1)}`,
+      `${SID}=${t}; ${SID}.sig=${sig.slice(0, -1)}`,
+      `${SID}=${flipped(t, 10)}; ${SID}.sig=${sig}`,
       `${SID}=%%%not-base64%%%; ${SID}.sig=%%%`,
       `${SID}=${'A'.repeat(4096)}; ${SID}.sig=${'B'.repeat(27)}`,
       `${SID}=; ${SID}.sig=`,

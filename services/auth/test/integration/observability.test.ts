@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Standalone } from '@session-auth/topology';
 import { withRedis } from '../support/redis.js';
-import type { TestApp } from '../support/app.js';
+import { startApp, waitReady, type TestApp } from '../support/app.js';
 import { ERRORS } from '../../src/errors.js';
 import { openApiDocument } from '../../src/http/openapi.js';
 import { Browser, SID, STORES, anotherLogin, metric, metricsText, signedIn, startOn, token, uniqueEmail } from './_helpers.js';
@@ -132,5 +132,35 @@ describe('metrics and API description (memory store)', () => {
     expect(ready.status).toBe('ready');
     expect(ready.store).toBe('memory');
     expect(metric(await metricsText(app), 'session_store_operation_duration_seconds_count', { op: 'ping' })).toBeGreaterThan(0);
+  });
+});
+
+describe('store metrics name the backend each collaborator really runs on (replicated mode)', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startApp({
+      SESSION_STORE: 'replicated',
+      REDIS_URL: redis.url,
+      REDIS_KEY_PREFIX: `sa:obs-${Date.now()}:`,
+      REPLICATED_KEY_PREFIX: `sa:obs-${Date.now()}:replication`,
+    });
+    await waitReady(app);
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('sessions are "replicated"; users and the throttle, on the Redis of REDIS_URL, are "redis"', async () => {
+    const { b } = await signedIn(app);
+    expect((await b.get('/auth/me')).status).toBe(200);
+    const text = await metricsText(app);
+    const ops = (backend: string, op: string) => metric(text, 'session_store_operation_duration_seconds_count', { op, backend });
+    expect(ops('replicated', 'create')).toBeGreaterThan(0);
+    expect(ops('replicated', 'get')).toBeGreaterThan(0);
+    expect(ops('redis', 'user_create')).toBeGreaterThan(0);
+    expect(ops('redis', 'user_get')).toBeGreaterThan(0);
+    expect(ops('redis', 'throttle')).toBeGreaterThan(0);
+    for (const op of ['user_create', 'user_get', 'throttle']) expect(ops('replicated', op)).toBe(0);
+    for (const op of ['create', 'get']) expect(ops('redis', op)).toBe(0);
   });
 });

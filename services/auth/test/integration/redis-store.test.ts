@@ -135,6 +135,11 @@ describe('Redis store: apps sharing one Redis', () => {
     const me = await moved.get('/auth/me');
     expect(me.status).toBe(200);
     expect(moved.jar.get(`${SID}.sig`)).toBe(sign(SID, t, NEW_KEY));
+    // Once more with the old-key signature, now remembered as verified: still re-signed.
+    const again = new Browser(after.url);
+    for (const [k, v] of b.jar) again.jar.set(k, v);
+    expect((await again.get('/auth/me')).status).toBe(200);
+    expect(again.jar.get(`${SID}.sig`)).toBe(sign(SID, t, NEW_KEY));
     // A CSRF token issued under the old key is still accepted after the rotation.
     expect((await moved.request('POST', '/auth/logout', { headers: { 'x-csrf-token': b.csrf! } })).status).toBe(204);
     expect((await b.get('/auth/me')).status).toBe(401);

@@ -12,8 +12,12 @@ import { startApp, waitReady, type TestApp } from '../support/app.js';
 const ST = fileURLToPath(new URL('../../../../node_modules/.cache/schemathesis-venv/bin/st', import.meta.url));
 /** Per operation and phase; two runs of 13 and 9 operations take about a minute on 2 cores. */
 const MAX_EXAMPLES = 20;
-/** Each run is killed (and the test fails) past this: the whole file stays well under 3 minutes. */
-const RUN_BOUND_MS = 80_000;
+/**
+ * A hang guard, not a speed target: a run is killed (and the test fails) past this. Quiet, a run
+ * takes 30-40 s; on a machine at load average 20 it took 120 s, and an 80 s bound failed it with
+ * nothing wrong.
+ */
+const RUN_BOUND_MS = 300_000;
 const SEED = process.env.SCHEMATHESIS_SEED ?? '20261202';
 /** The app sees HTTPS (as behind a TLS proxy), so it names its cookie `__Host-sid` as the document does. */
 const HTTPS = 'X-Forwarded-Proto: https';

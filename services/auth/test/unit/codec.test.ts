@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { decodeSession, encodeSession, MAX_USER_AGENT } from '../../src/sessions/codec.js';
 import { newToken, sessionIdFromToken } from '../../src/sessions/token.js';
@@ -73,5 +74,7 @@ describe('session id', () => {
     expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(token).not.toContain(id);
     expect(sessionIdFromToken(token)).toBe(id);
+    // Exactly the first 16 bytes of the digest: ids of sessions stored before stay the same.
+    expect(id).toBe(createHash('sha256').update(token).digest().subarray(0, 16).toString('base64url'));
   });
 });

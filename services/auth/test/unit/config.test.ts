@@ -14,6 +14,13 @@ function configError(env: Record<string, string>): ConfigError {
 }
 
 describe('loadConfig', () => {
+  it('names the replicated key namespace REPLICATED_KEY_PREFIX, and still reads its old name REPLICATED_CHANNEL', () => {
+    expect(loadConfig({}).redis.replicationKeyPrefix).toBe('sa:v1:replication');
+    expect(loadConfig({ REPLICATED_KEY_PREFIX: 'a:repl' }).redis.replicationKeyPrefix).toBe('a:repl');
+    expect(loadConfig({ REPLICATED_CHANNEL: 'old:repl' }).redis.replicationKeyPrefix).toBe('old:repl');
+    expect(loadConfig({ REPLICATED_KEY_PREFIX: 'a:repl', REPLICATED_CHANNEL: 'old:repl' }).redis.replicationKeyPrefix).toBe('a:repl');
+  });
+
   it('has the documented defaults', () => {
     const c = loadConfig({});
     expect(c.env).toBe('development');

@@ -26,6 +26,81 @@ describe('FastKeygrip', () => {
     expect(fast.index('sid=abc', old.slice(0, -1))).toBe(-1);
     expect(fast.verify('sid=abc', 'garbage')).toBe(false);
   });
+
+  // Verified pairs are remembered (no HMAC per request): what the memo must never change.
+  describe('remembered verifications', () => {
+    const data = 'sid=' + 'T'.repeat(43);
+    /** The signature with one character changed: same length, still base64url. */
+    const tamper = (sig: string, at = 5) => sig.slice(0, at) + (sig[at] === 'A' ? 'B' : 'A') + sig.slice(at + 1);
+
+    it('still rejects a forged or altered signature for a cookie it has verified before', () => {
+      const fast = new FastKeygrip(keys);
+      const good = fast.sign(data);
+      expect(fast.index(data, good)).toBe(0);
+      expect(fast.index(data, good)).toBe(0);
+      expect(fast.size).toBe(1);
+      for (const at of [0, 5, good.length - 1]) expect(fast.index(data, tamper(good, at))).toBe(-1);
+      expect(fast.index(data, good.slice(0, -1))).toBe(-1);
+      expect(fast.index(data, good + 'A')).toBe(-1);
+      expect(fast.index(data, '')).toBe(-1);
+      // Another cookie's valid signature does not verify this one, nor this one's the other.
+      const other = 'sid=' + 'U'.repeat(43);
+      expect(fast.index(other, good)).toBe(-1);
+      expect(fast.index(data, fast.sign(other))).toBe(-1);
+      // And the genuine pair is still accepted after all of that.
+      expect(fast.index(data, good)).toBe(0);
+    });
+
+    it('a rejected signature is never remembered, so forgeries cannot fill the memo', () => {
+      const fast = new FastKeygrip(keys, 4);
+      for (let i = 0; i < 100; i++) expect(fast.index(`sid=${i}`, tamper(fast.sign(`sid=${i}`)))).toBe(-1);
+      expect(fast.size).toBe(0);
+    });
+
+    it('keeps the rotation: an old-key cookie still answers index 1 (Koa re-signs it), remembered or not', () => {
+      const oldSig = new Keygrip([keys[1]!]).sign(data);
+      const fast = new FastKeygrip(keys);
+      expect(fast.index(data, oldSig)).toBe(1);
+      expect(fast.index(data, oldSig)).toBe(1);
+      // The browser now sends the re-signed cookie: index 0; the old signature stays valid while its key is listed.
+      const newSig = fast.sign(data);
+      expect(fast.index(data, newSig)).toBe(0);
+      expect(fast.index(data, oldSig)).toBe(1);
+      expect(fast.index(data, newSig)).toBe(0);
+      // The old key taken out of the list (a restart with the new SESSION_KEYS): nothing it signed verifies.
+      const rotated = new FastKeygrip([keys[0]!]);
+      expect(rotated.index(data, oldSig)).toBe(-1);
+      expect(rotated.index(data, newSig)).toBe(0);
+    });
+
+    it('stays bounded, and a pair pushed out is verified again by the HMAC', () => {
+      const fast = new FastKeygrip(keys, 3);
+      const sigs = Array.from({ length: 10 }, (_, i) => fast.sign(`sid=${i}`));
+      for (const [i, sig] of sigs.entries()) {
+        expect(fast.index(`sid=${i}`, sig)).toBe(0);
+        expect(fast.size).toBeLessThanOrEqual(3);
+      }
+      expect(fast.size).toBe(3);
+      for (const [i, sig] of sigs.entries()) {
+        expect(fast.index(`sid=${i}`, sig)).toBe(0);
+        expect(fast.index(`sid=${i}`, tamper(sig))).toBe(-1);
+      }
+      expect(fast.size).toBe(3);
+    });
+
+    it('answers exactly like keygrip on a mix of valid, old-key and forged signatures', () => {
+      const ref = new Keygrip(keys);
+      const fast = new FastKeygrip(keys, 8);
+      const old = new Keygrip([keys[1]!]);
+      const cases: [string, string][] = [];
+      for (let i = 0; i < 20; i++) {
+        const d = `sid=${'x'.repeat(i)}${i}`;
+        cases.push([d, ref.sign(d)], [d, old.sign(d)], [d, tamper(ref.sign(d))], [d, ref.sign(`${d}!`)]);
+      }
+      // Twice: the second pass answers from the memo where it can.
+      for (let pass = 0; pass < 2; pass++) for (const [d, sig] of cases) expect(fast.index(d, sig)).toBe(ref.index(d, sig));
+    });
+  });
 });
 
 describe('withDeadline', () => {

@@ -1,31 +1,16 @@
-import type { Metrics } from './metrics.js';
-import { StoreError } from '../errors.js';
-import type { Backend, SessionStore } from '../sessions/types.js';
-import { EmailTakenError, type UserRepository } from '../users/repository.js';
-import type { LoginThrottle } from '../security/throttle.js';
+import type { Metrics } from './observability/metrics.js';
+import { storeTimer, type StoreBackend } from './observability/timed.js';
+import type { SessionStore } from './sessions/types.js';
+import { EmailTakenError, type UserRepository } from './users/repository.js';
+import type { LoginThrottle } from './security/throttle.js';
 
 /**
- * Latency and error metrics for every store a request touches (sessions, users, throttle), so
- * each backend is measured the same way and no implementation repeats the bookkeeping. An outage
- * shows in session_store_errors_total whichever of them hits it first.
+ * The collaborators deps.ts builds, each wrapped with the latency and error metrics of the backend
+ * it really runs on: in replicated mode the sessions are `replicated` while users and the throttle
+ * stay on the Redis of REDIS_URL (`redis`).
  */
-function timer(metrics: Metrics, backend: Backend) {
-  return async <T>(op: string, fn: () => Promise<T>): Promise<T> => {
-    const end = metrics.storeOp.startTimer({ op, backend });
-    try {
-      return await fn();
-    } catch (err) {
-      // A taken email is an answer, not a store failure.
-      if (!(err instanceof EmailTakenError)) metrics.storeErrors.inc({ op, kind: err instanceof StoreError ? err.kind : 'other' });
-      throw err;
-    } finally {
-      end();
-    }
-  };
-}
-
 export function instrumentStore(inner: SessionStore, metrics: Metrics): SessionStore {
-  const timed = timer(metrics, inner.backend);
+  const timed = storeTimer(metrics, inner.backend);
   return {
     backend: inner.backend,
     guarantees: inner.guarantees,
@@ -40,8 +25,9 @@ export function instrumentStore(inner: SessionStore, metrics: Metrics): SessionS
   };
 }
 
-export function instrumentUsers(inner: UserRepository, metrics: Metrics, backend: Backend): UserRepository {
-  const timed = timer(metrics, backend);
+export function instrumentUsers(inner: UserRepository, metrics: Metrics, backend: StoreBackend): UserRepository {
+  // A taken email is an answer, not a store failure.
+  const timed = storeTimer(metrics, backend, (err) => err instanceof EmailTakenError);
   return {
     findByEmail: (email) => timed('user_get', () => inner.findByEmail(email)),
     findById: (id) => timed('user_get', () => inner.findById(id)),
@@ -52,8 +38,8 @@ export function instrumentUsers(inner: UserRepository, metrics: Metrics, backend
   };
 }
 
-export function instrumentThrottle(inner: LoginThrottle, metrics: Metrics, backend: Backend): LoginThrottle {
-  const timed = timer(metrics, backend);
+export function instrumentThrottle(inner: LoginThrottle, metrics: Metrics, backend: StoreBackend): LoginThrottle {
+  const timed = storeTimer(metrics, backend);
   return {
     check: (account, client) => timed('throttle', () => inner.check(account, client)),
     checkIp: (ip) => timed('throttle', () => inner.checkIp(ip)),
