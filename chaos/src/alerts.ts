@@ -4,17 +4,8 @@
  * have a `for:` longer than a short experiment, so "pending" is the honest answer to "would it
  * have paged" for them, and only rules without one (RedisFailoverHappened) fire within seconds.
  */
-import type { RunRecord } from './experiments/runner.js';
+import type { AlertObservation, RunRecord } from './record.js';
 import { sleep } from './util.js';
-
-export interface AlertObservation {
-  alert: string;
-  severity: string;
-  /** The furthest state it reached. */
-  state: 'pending' | 'firing';
-  firstPendingAt: number | null;
-  firstFiringAt: number | null;
-}
 
 interface ApiAlert {
   labels: Record<string, string>;

@@ -2,11 +2,13 @@
 /**
  * session-auth chaos CLI.
  *
- *   up    --topology standalone|sentinel|replicated [--replicas 3] [--port 8080] [--observe]
+ *   up    --topology standalone|sentinel|cluster|replicated [--replicas 3] [--port 8080] [--observe]
  *   down
- *   run   --experiment <name> [--topology standalone|sentinel|replicated] [--platform local|kubernetes] [--replicas 3] [--trials N] [--observe] [--report-dir reports]
- *   demo  [--report-dir reports]
+ *   run   --experiment <name> [--topology standalone|sentinel|cluster|replicated] [--platform local|netns|kubernetes] [--replicas 3] [--trials N] [--observe] [--report-dir reports] [--live-port N]
+ *   demo  [--report-dir reports] [--live-port N]
  *   list
+ *
+ * run and demo serve a live view of the request timeline while they run (live/server.ts).
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -15,15 +17,18 @@ import { MissingBinaryError, pidAlive } from '@session-auth/topology';
 import { startCluster, writeCurrent, type Cluster, type TopologyKind } from './cluster/index.js';
 import { kubernetesScrapeConfig, prometheusAvailable, startPrometheus, type PrometheusHandle } from './cluster/prometheus.js';
 import { experimentNames, experiments, getExperiment } from './experiments/catalog.js';
-import { runExperiment, type RunRecord } from './experiments/runner.js';
+import { runExperiment } from './experiments/runner.js';
+import type { RunRecord } from './record.js';
 import { LocalPlatform } from './platforms/local.js';
 import type { Platform } from './platforms/platform.js';
 import { renderIndexHtml } from './report/html.js';
+import { startLiveView, type LiveView } from './live/server.js';
 import { writeRunReport } from './report/write.js';
 import { aggregateTable, alertsSummary, experimentList, summaryTable } from './summary.js';
 import { repoRoot, sleep, stderrLogger, timestamp } from './util.js';
 
 const log = stderrLogger;
+const NETNS_MAX_LAG_SECONDS = 3;
 
 function parse(argv: string[]) {
   return parseArgs({
@@ -35,9 +40,11 @@ function parse(argv: string[]) {
       port: { type: 'string' },
       observe: { type: 'boolean', default: false },
       experiment: { type: 'string' },
-      platform: { type: 'string', default: 'local' },
+      platform: { type: 'string' },
       trials: { type: 'string' },
+      'min-replicas-max-lag': { type: 'string' },
       'report-dir': { type: 'string' },
+      'live-port': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -45,7 +52,9 @@ function parse(argv: string[]) {
 
 function topologyArg(v: string | undefined, fallback: TopologyKind): TopologyKind {
   const t = v ?? fallback;
-  if (t !== 'standalone' && t !== 'sentinel' && t !== 'replicated') throw new Error(`--topology must be standalone, sentinel or replicated, not "${t}"`);
+  if (t !== 'standalone' && t !== 'sentinel' && t !== 'cluster' && t !== 'replicated') {
+    throw new Error(`--topology must be standalone, sentinel, cluster or replicated, not "${t}"`);
+  }
   return t;
 }
 
@@ -76,6 +85,13 @@ function onSignals(cleanup: () => Promise<void>): void {
 }
 
 let active: Cluster | undefined;
+
+/** The live view for run and demo, on --live-port (default: a free port), loopback only. */
+async function liveView(args: ReturnType<typeof parse>['values']): Promise<LiveView> {
+  const live = await startLiveView({ port: args['live-port'] === undefined ? 0 : intArg('live-port', args['live-port'], 0, 0) });
+  log(`live view: ${live.url}  (open it to watch the request timeline fill in)`);
+  return live;
+}
 
 async function up(args: ReturnType<typeof parse>['values']): Promise<void> {
   const topology = topologyArg(args.topology, 'sentinel');
@@ -142,14 +158,34 @@ function readCmdline(pid: number): string {
   }
 }
 
+/** What platformFor needs besides topology and replicas (mostly what the local and netns platforms start). */
+interface LocalOptions {
+  network?: 'loopback' | 'netns';
+  minReplicasMaxLag?: number;
+  /** REDIS_WAIT_REPLICAS for the app replicas, when given. */
+  waitReplicas?: string;
+  /** --topology as given (kubernetes: checked against the release's SESSION_STORE). */
+  requestedTopology?: TopologyKind;
+}
+
 async function withLocalCluster<T>(
   topology: TopologyKind,
   replicas: number,
   fn: (p: Platform, prometheusUrl?: string) => Promise<T>,
   observe = false,
+  local: LocalOptions = {},
 ): Promise<T> {
-  const runDir = join(repoRoot(), '.run', `${timestamp()}-${topology}`);
-  const cluster = await startCluster({ topology, replicas, runDir, observe, log });
+  const runDir = join(repoRoot(), '.run', `${timestamp()}-${topology}${local.network === 'netns' ? '-netns' : ''}`);
+  const cluster = await startCluster({
+    topology,
+    replicas,
+    runDir,
+    observe,
+    log,
+    network: local.network,
+    ...(local.minReplicasMaxLag ? { sentinelOptions: { minReplicasMaxLag: local.minReplicasMaxLag } } : {}),
+    ...(local.waitReplicas !== undefined ? { appEnv: { REDIS_WAIT_REPLICAS: local.waitReplicas } } : {}),
+  });
   active = cluster;
   log(`${topology} cluster up at ${cluster.url} (logs ${relative(process.cwd(), runDir)})`);
   try {
@@ -191,11 +227,20 @@ async function platformFor(
   replicas: number,
   observe: boolean,
   fn: (p: Platform, prometheusUrl?: string) => Promise<RunRecord>,
+  local: LocalOptions = {},
 ): Promise<RunRecord> {
-  if (name === 'local') return withLocalCluster(topology, replicas, fn, observe);
+  if (name === 'local') return withLocalCluster(topology, replicas, fn, observe, local);
+  // Every process in its own network namespace. min-replicas-max-lag 3 s (Redis's default is
+  // 10 s) so that a 6 s partition outlasts it and the bound shows within a short trial.
+  if (name === 'netns') return withLocalCluster(topology, replicas, fn, observe, { ...local, network: 'netns', minReplicasMaxLag: local.minReplicasMaxLag ?? NETNS_MAX_LAG_SECONDS });
   if (name === 'kubernetes') {
     const { createKubernetesPlatform } = await import('./platforms/kubernetes.js');
     const p = await createKubernetesPlatform(process.env, log);
+    // The release decides the topology (SESSION_STORE); --topology may only confirm it.
+    if (local.requestedTopology !== undefined && local.requestedTopology !== p.topology) {
+      await p.close();
+      throw new Error(`--topology ${local.requestedTopology}, but the release's SESSION_STORE=${process.env.SESSION_STORE ?? '(unset)'} is the ${p.topology} topology`);
+    }
     const prometheus = observe && !process.env.PROMETHEUS_URL ? await clusterPrometheus() : undefined;
     try {
       return await fn(p, process.env.PROMETHEUS_URL ?? prometheus?.url);
@@ -204,21 +249,30 @@ async function platformFor(
       await p.close();
     }
   }
-  throw new Error(`--platform must be local or kubernetes, not "${name}"`);
+  throw new Error(`--platform must be local, netns or kubernetes, not "${name}"`);
 }
 
 async function run(args: ReturnType<typeof parse>['values']): Promise<number> {
   const exp = getExperiment(args.experiment ?? 'kill-primary');
-  const envTopology = process.env.SESSION_STORE === 'redis' ? 'standalone' : process.env.SESSION_STORE === 'sentinel' ? 'sentinel' : undefined;
+  const store = process.env.SESSION_STORE;
+  const envTopology = store === 'redis' ? 'standalone' : store === 'sentinel' || store === 'cluster' ? store : undefined;
   const topology = topologyArg(args.topology ?? envTopology, exp.topologies.includes('sentinel') ? 'sentinel' : 'standalone');
   const trials = intArg('trials', args.trials, 1);
   const replicas = intArg('replicas', args.replicas, 3);
+  const live = await liveView(args);
   onSignals(async () => {
     await active?.stop();
+    await live.close();
   });
-  const record = await platformFor(args.platform ?? 'local', topology, replicas, args.observe ?? false, (platform, prometheusUrl) =>
-    runExperiment({ platform, experiment: exp.name, trials, prometheusUrl, log }),
-  );
+  const maxLag = args['min-replicas-max-lag'] === undefined ? undefined : intArg('min-replicas-max-lag', args['min-replicas-max-lag'], 1);
+  const record = await platformFor(
+    args.platform ?? (exp.name.startsWith('partition-') ? 'netns' : 'local'),
+    topology,
+    replicas,
+    args.observe ?? false,
+    (platform, prometheusUrl) => runExperiment({ platform, experiment: exp.name, trials, prometheusUrl, observer: live.observer, log }),
+    { minReplicasMaxLag: maxLag, waitReplicas: process.env.REDIS_WAIT_REPLICAS, ...(args.topology !== undefined ? { requestedTopology: topology } : {}) },
+  ).finally(() => live.close());
   const files = writeRunReport(record, reportDir(args['report-dir']));
   console.log(`\n${summaryTable([record])}\n`);
   if (record.alerts) console.log(`${alertsSummary([record])}\n`);
@@ -231,8 +285,10 @@ async function run(args: ReturnType<typeof parse>['values']): Promise<number> {
 async function demo(args: ReturnType<typeof parse>['values']): Promise<number> {
   const started = Date.now();
   const dir = reportDir(args['report-dir']);
+  const live = await liveView(args);
   onSignals(async () => {
     await active?.stop();
+    await live.close();
   });
   const runs: { record: RunRecord; href: string }[] = [];
   // The demo watches alerts only where it can.
@@ -243,13 +299,14 @@ async function demo(args: ReturnType<typeof parse>['values']): Promise<number> {
     const record = await withLocalCluster(
       topology,
       3,
-      (platform, prometheusUrl) => runExperiment({ platform, experiment: 'kill-primary', prometheusUrl, log }),
+      (platform, prometheusUrl) => runExperiment({ platform, experiment: 'kill-primary', prometheusUrl, observer: live.observer, log }),
       observe,
     );
     const files = writeRunReport(record, dir);
     runs.push({ record, href: `${files.base}.html` });
     log(`${topology}: ${record.verdict.toUpperCase()} -> ${files.html}`);
   }
+  await live.close();
   const index = join(dir, 'index.html');
   writeFileSync(
     index,
@@ -269,12 +326,16 @@ async function demo(args: ReturnType<typeof parse>['values']): Promise<number> {
 
 function usage(): string {
   return `usage: cli.js <command> [options]
-  up    --topology standalone|sentinel|replicated [--replicas 3] [--port 8080] [--observe]
+  up    --topology standalone|sentinel|cluster|replicated [--replicas 3] [--port 8080] [--observe]
   down
-  run   --experiment ${experimentNames.join('|')} [--topology standalone|sentinel|replicated] [--platform local|kubernetes] [--replicas 3] [--trials N] [--observe] [--report-dir reports]
+  run   --experiment ${experimentNames.join('|')} [--topology standalone|sentinel|cluster|replicated] [--platform local|netns|kubernetes] [--replicas 3] [--trials N] [--observe] [--report-dir reports] [--min-replicas-max-lag S] [--live-port N]
+        --platform netns (root; default for partition-*): every Redis node, sentinel and app replica in
+        its own network namespace, min-replicas-max-lag 3 s unless given. REDIS_WAIT_REPLICAS in the
+        environment is passed to the app replicas (local and netns).
         --observe: also run Prometheus with the chart's alert rules and record which alerts went
         pending or fired (kubernetes: set PROMETHEUS_URL)
-  demo  [--report-dir reports]
+        --live-port: where the live view of the request timeline is served (default: a free port)
+  demo  [--report-dir reports] [--live-port N]
   list`;
 }
 

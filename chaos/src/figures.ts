@@ -18,7 +18,33 @@ export type FaultKind =
   | 'kill-sentinel'
   | 'kill-app-replica'
   | 'restart-primary-empty'
-  | 'restart-primary-empty-guarded';
+  | 'restart-primary-empty-guarded'
+  | 'reshard'
+  | PartitionKind;
+
+export type PartitionKind = 'partition-primary' | 'partition-asymmetric' | 'partition-sentinels' | 'partition-flapping' | 'partition-app';
+
+export const isPartition = (kind: FaultKind): kind is PartitionKind => kind.startsWith('partition-');
+
+/** A partition as it happened (netns platform): who was cut from whom, and when. */
+export interface PartitionInfo {
+  /** process names on the cut-off side, and on the other */
+  minority: string[];
+  majority: string[];
+  /** the app replicas whose writes are the minority side's (they still reach the old primary, or no store at all) */
+  minorityApps: string[];
+  /** min-replicas-max-lag of the data nodes (ms): the bound on what an isolated primary accepts */
+  maxLagMs: number;
+  /** sender -> receivers whose packets were dropped while cut */
+  drops: Record<string, string[]>;
+  /** every cut (epoch ms); healAt null while cut */
+  cuts: { at: number; healAt: number | null }[];
+  /**
+   * A raw client on the old primary's side (the harness, never cut): SET every 100 ms while cut,
+   * no WAIT. What the old primary accepted, when it stopped, and how much of it the majority kept.
+   */
+  probe?: { target: string; accepted: number; lastAcceptedAt: number | null; refused: number; lastError?: string; kept: number | null };
+}
 
 export interface Fault {
   kind: FaultKind;
@@ -27,6 +53,9 @@ export interface Fault {
   /** epoch ms of the kill */
   at: number;
   detail?: string;
+  /** Cluster: the slot ranges of the shard hit (kill: the killed primary's; reshard: the slots moved). */
+  slots?: [number, number][];
+  partition?: PartitionInfo;
 }
 
 export interface Figures {
@@ -66,6 +95,35 @@ export interface Figures {
   ambiguous: number;
   /** when the rollback (restart) ran, relative to the kill */
   rollbackMs: number | null;
+  /** acknowledged password changes verified after the trial (null: none made) */
+  passwordChanges: number | null;
+  passwordChangesUndone: number | null;
+  // Partitions (null on other faults), relative to the first cut.
+  /** first cut -> last heal */
+  partitionMs: number | null;
+  /** ok writes (login, logout, password change) answered by a minority-side app replica while cut */
+  minorityWritesAccepted: number | null;
+  /** of those: sessions lost, revocations undone, password changes undone */
+  minorityWritesLost: number | null;
+  /** cut -> the last write the minority-side apps acknowledged while cut (0: none) */
+  minorityAcceptMs: number | null;
+  /** valid sessions the minority-side apps refused while cut (401 on /auth/me: they read the old primary, which lacks the majority's new sessions) */
+  minorityRefusedSessions: number | null;
+  /** max latency of the minority-side apps' answers while cut (fail fast, not hang) */
+  minorityLatencyMaxMs: number | null;
+  /** heal -> first ok answer of a minority-side app replica */
+  minorityRecoveryMs: number | null;
+  /** the raw probe on the old primary: SETs accepted while cut, of them lost, cut -> last accepted */
+  rawWritesAccepted: number | null;
+  rawWritesLost: number | null;
+  rawAcceptMs: number | null;
+  /** cut -> ok write (login, logout, password change) after the last failed one, through the majority side's app replicas */
+  majorityWriteRecoveryMs: number | null;
+  /** Cluster: failed requests of users whose slot is in the fault's slots, and of everyone else (null elsewhere). */
+  failedRequestsHitShard?: number | null;
+  failedRequestsOtherShards?: number | null;
+  /** Cluster: every request after the fault of the users on the other shards (the base of their failure rate). */
+  requestsOtherShards?: number | null;
 }
 
 export interface Bucket {
@@ -87,6 +145,8 @@ export interface Check {
 
 /** Which Sentinel message names the killed role ("+sdown master mymaster 127.0.0.1 6379"). */
 function roleOf(kind: FaultKind): 'master' | 'slave' | 'sentinel' | undefined {
+  if (kind === 'partition-app') return undefined;
+  if (isPartition(kind)) return 'master';
   if (kind === 'kill-primary' || kind === 'restart-primary-empty' || kind === 'restart-primary-empty-guarded') return 'master';
   if (kind === 'kill-replica') return 'slave';
   if (kind === 'kill-sentinel') return 'sentinel';
@@ -100,7 +160,7 @@ export function firstEvent(events: TimelineEvent[], channel: string, since: numb
 }
 
 /** kill -> first success after the first (which: 'first') or the last ('last') failure of these ops. */
-function recovery(samples: Sample[], killAt: number, ops: Sample['op'][], which: 'first' | 'last'): number | null {
+export function recovery(samples: Sample[], killAt: number, ops: Sample['op'][], which: 'first' | 'last'): number | null {
   const relevant = samples.filter((s) => ops.includes(s.op) && s.t1 >= killAt).sort((a, b) => a.t1 - b.t1);
   const failures = relevant.filter((s) => !s.ok);
   const fail = which === 'first' ? failures[0] : failures[failures.length - 1];
@@ -109,12 +169,85 @@ function recovery(samples: Sample[], killAt: number, ops: Sample['op'][], which:
   return ok ? ok.t1 - killAt : null;
 }
 
+/** What the ledger checks found, with enough of each entry to tell the sides of a partition apart. */
+export interface Verified {
+  ackedSessions: number;
+  lost: number;
+  revocations: number;
+  undone: number;
+  ambiguous: number;
+  /** acked (login / revocation / password change) at, by: of every lost / undone write */
+  damaged?: { at: number; backend?: string | undefined }[];
+  passwords?: { changes: number; undone: number };
+}
+
+const WRITE_OPS: Sample['op'][] = ['login', 'logout', 'password'];
+
+/** The partition figures (all null for other faults). */
+export function partitionFigures(samples: Sample[], fault: Fault, v: Verified | undefined): Pick<
+  Figures,
+  | 'partitionMs'
+  | 'minorityWritesAccepted'
+  | 'minorityWritesLost'
+  | 'minorityAcceptMs'
+  | 'minorityRefusedSessions'
+  | 'minorityLatencyMaxMs'
+  | 'minorityRecoveryMs'
+  | 'rawWritesAccepted'
+  | 'rawWritesLost'
+  | 'rawAcceptMs'
+  | 'majorityWriteRecoveryMs'
+> {
+  const p = fault.partition;
+  if (!p || p.cuts.length === 0) {
+    return {
+      partitionMs: null,
+      minorityWritesAccepted: null,
+      minorityWritesLost: null,
+      minorityAcceptMs: null,
+      minorityRefusedSessions: null,
+      minorityLatencyMaxMs: null,
+      minorityRecoveryMs: null,
+      rawWritesAccepted: null,
+      rawWritesLost: null,
+      rawAcceptMs: null,
+      majorityWriteRecoveryMs: null,
+    };
+  }
+  const cutAt = p.cuts[0]!.at;
+  const healAt = p.cuts[p.cuts.length - 1]!.healAt ?? Number.POSITIVE_INFINITY;
+  const whileCut = (t: number): boolean => p.cuts.some((c) => t >= c.at && t <= (c.healAt ?? Number.POSITIVE_INFINITY));
+  const minority = new Set(p.minorityApps);
+  const onMinority = (s: Sample): boolean => s.backend !== undefined && minority.has(s.backend);
+  const minorityCut = samples.filter((s) => onMinority(s) && whileCut(s.t1));
+  const accepted = minorityCut.filter((s) => s.ok && WRITE_OPS.includes(s.op));
+  const lost = (v?.damaged ?? []).filter((d) => d.backend !== undefined && minority.has(d.backend) && whileCut(d.at)).length;
+  const firstOkAfterHeal = samples.filter((s) => onMinority(s) && s.ok && s.t0 >= healAt).sort((a, b) => a.t1 - b.t1)[0];
+  const majoritySamples = samples.filter((s) => !onMinority(s));
+  const latencies = minorityCut.filter((s) => s.status !== 0).map((s) => s.t1 - s.t0);
+  return {
+    partitionMs: Number.isFinite(healAt) ? healAt - cutAt : null,
+    minorityWritesAccepted: accepted.length,
+    minorityWritesLost: lost,
+    minorityAcceptMs: accepted.length ? Math.max(...accepted.map((s) => s.t1)) - cutAt : 0,
+    minorityRefusedSessions: minorityCut.filter((x) => x.op === 'me' && x.status === 401).length,
+    minorityLatencyMaxMs: latencies.length ? Math.max(...latencies) : null,
+    minorityRecoveryMs: minority.size === 0 ? null : firstOkAfterHeal ? firstOkAfterHeal.t1 - healAt : null,
+    rawWritesAccepted: p.probe ? p.probe.accepted : null,
+    rawWritesLost: p.probe && p.probe.kept !== null ? p.probe.accepted - p.probe.kept : null,
+    rawAcceptMs: p.probe ? (p.probe.lastAcceptedAt === null ? 0 : p.probe.lastAcceptedAt - cutAt) : null,
+    majorityWriteRecoveryMs: recovery(majoritySamples.length ? majoritySamples : samples, cutAt, WRITE_OPS, 'last'),
+  };
+}
+
 export function computeFigures(input: {
   samples: Sample[];
   events: TimelineEvent[];
   fault: Fault;
   rollbackAt?: number | null;
-  verify?: { ackedSessions: number; lost: number; revocations: number; undone: number; ambiguous: number };
+  /** Cluster: indices of the users whose data lives in the fault's slots. */
+  hitUsers?: ReadonlySet<number>;
+  verify?: Verified;
 }): Figures {
   const { samples, events, fault } = input;
   const killAt = fault.at;
@@ -152,6 +285,16 @@ export function computeFigures(input: {
     revocationsUndone: v.undone,
     ambiguous: v.ambiguous,
     rollbackMs: input.rollbackAt ? input.rollbackAt - killAt : null,
+    passwordChanges: input.verify?.passwords ? input.verify.passwords.changes : null,
+    passwordChangesUndone: input.verify?.passwords ? input.verify.passwords.undone : null,
+    ...partitionFigures(samples, fault, input.verify),
+    ...(input.hitUsers
+      ? {
+          failedRequestsHitShard: failed.filter((s) => input.hitUsers!.has(s.user)).length,
+          failedRequestsOtherShards: failed.filter((s) => !input.hitUsers!.has(s.user)).length,
+          requestsOtherShards: samples.filter((s) => s.t1 >= killAt && !input.hitUsers!.has(s.user)).length,
+        }
+      : {}),
   };
 }
 
@@ -181,6 +324,22 @@ export interface Aggregate {
   values: (number | null)[];
 }
 
+/** Figures only partitions have: left out of the aggregate when no trial has them. */
+const PARTITION_AGGREGATED: (keyof Figures)[] = [
+  'passwordChangesUndone',
+  'minorityWritesAccepted',
+  'minorityWritesLost',
+  'minorityAcceptMs',
+  'minorityRefusedSessions',
+  'minorityLatencyMaxMs',
+  'minorityRecoveryMs',
+  'rawWritesAccepted',
+  'rawWritesLost',
+  'rawAcceptMs',
+  'majorityWriteRecoveryMs',
+];
+const PARTITION_ONLY = new Set(PARTITION_AGGREGATED);
+
 const LOWER_IS_BETTER: (keyof Figures)[] = [
   'detectionMs',
   'odownMs',
@@ -195,11 +354,16 @@ const LOWER_IS_BETTER: (keyof Figures)[] = [
   'revocationsUndone',
   'latencyP99Ms',
   'latencyMaxMs',
+  ...PARTITION_AGGREGATED,
 ];
 
 /** Median and worst of each numeric figure over trials (null = never happened/recovered is the worst). */
 export function aggregate(trials: Figures[]): Aggregate[] {
-  return LOWER_IS_BETTER.map((figure) => {
+  const present = LOWER_IS_BETTER.filter((figure) => !PARTITION_ONLY.has(figure) || trials.some((f) => f[figure] !== null));
+  // The per-shard split exists only for a cluster's trials.
+  const sharded = trials.some((f) => typeof f.failedRequestsOtherShards === 'number');
+  const figures: (keyof Figures)[] = sharded ? [...present, 'failedRequestsHitShard', 'failedRequestsOtherShards'] : present;
+  return figures.map((figure) => {
     const values = trials.map((f) => f[figure] as number | null);
     const nums = values.filter((x): x is number => typeof x === 'number');
     const worst = figure.endsWith('RecoveryMs') && values.some((x) => x === null) ? null : nums.length ? Math.max(...nums) : null;

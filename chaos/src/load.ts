@@ -5,8 +5,9 @@
  *
  * The ledger remembers acknowledged sessions (login 200) and acknowledged revocations (logout 204)
  * so that verify() can check afterwards that every acked session still validates (else: lost)
- * and every revoked one stays 401 (else: undone). A user holds at most one session at a time, so
- * SESSION_MAX_PER_USER never evicts an acked session behind our back. A password change
+ * and every revoked one stays 401 (else: undone). A user holds one session at a time; one that
+ * was refused (401) is dropped from the jar but stays in the ledger, so the chaos cluster raises
+ * SESSION_MAX_PER_USER far above what a run creates and no eviction passes for a loss. A password change
  * (passwordChange) adds acknowledged revocations too: every other session of the user, and the
  * token its own session was rotated away from.
  */
@@ -25,6 +26,8 @@ export interface Sample {
   ok: boolean;
   user: number;
   code?: string;
+  /** The app replica that answered (the ingress's x-backend header), when known. */
+  backend?: string;
 }
 
 export const REQUEST_TIMEOUT_MS = 3_000;
@@ -38,6 +41,8 @@ export interface SimUser {
   csrf?: string;
   /** ledger id of the session the jar holds */
   sessionId?: number;
+  /** The account id the service answered with (cluster: it carries the user's slot tag). */
+  userId?: string;
 }
 
 export interface LedgerEntry {
@@ -47,11 +52,27 @@ export interface LedgerEntry {
   ackedAt: number;
   state: 'live' | 'revoked' | 'ambiguous';
   revokedAt?: number;
+  /** The app replica that acknowledged the session / the revocation. */
+  backend?: string;
+  revokedBy?: string;
+}
+
+/** An acknowledged password change: from then on `previous` must be refused. */
+export interface PasswordChange {
+  user: number;
+  email: string;
+  previous: string;
+  current: string;
+  ackedAt: number;
+  backend?: string;
 }
 
 export class Client {
   readonly samples: Sample[] = [];
   readonly ledger: LedgerEntry[] = [];
+  readonly passwordChanges: PasswordChange[] = [];
+  /** user -> the new password of a change that failed with a store error (it may have happened). */
+  readonly ambiguousPasswords = new Map<number, string>();
   record = true;
 
   /** `headers`: sent with every request (e.g. x-forwarded-proto where no TLS edge sits in front). */
@@ -60,7 +81,14 @@ export class Client {
     private readonly headers: Readonly<Record<string, string>> = {},
   ) {}
 
-  async request(op: Op, user: SimUser | undefined, method: string, path: string, body?: unknown, cookie?: string): Promise<{ status: number; json: unknown; setCookies: string[] }> {
+  async request(
+    op: Op,
+    user: SimUser | undefined,
+    method: string,
+    path: string,
+    body?: unknown,
+    cookie?: string,
+  ): Promise<{ status: number; json: unknown; setCookies: string[]; backend?: string }> {
     const headers: Record<string, string> = { ...this.headers, accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     const jar = cookie ?? (user ? cookieHeader(user.cookies) : '');
@@ -71,6 +99,7 @@ export class Client {
     let json: unknown;
     let setCookies: string[] = [];
     let code: string | undefined;
+    let backend: string | undefined;
     try {
       const res = await fetch(`${this.baseUrl}${path}`, {
         method,
@@ -81,6 +110,7 @@ export class Client {
       const text = await res.text();
       status = res.status;
       setCookies = res.headers.getSetCookie();
+      backend = res.headers.get('x-backend') ?? undefined;
       try {
         json = text ? JSON.parse(text) : undefined;
       } catch {
@@ -97,9 +127,10 @@ export class Client {
     if (this.record) {
       const sample: Sample = { t0, t1, op, status, ok: status === EXPECTED[op], user: user?.index ?? -1 };
       if (code) sample.code = code;
+      if (backend) sample.backend = backend;
       this.samples.push(sample);
     }
-    return { status, json, setCookies };
+    return { status, json, setCookies, ...(backend ? { backend } : {}) };
   }
 
   async register(user: SimUser): Promise<void> {
@@ -117,7 +148,8 @@ export class Client {
     user.cookies.clear();
     applySetCookies(user.cookies, r.setCookies);
     user.csrf = (r.json as { csrfToken?: string }).csrfToken;
-    const entry: LedgerEntry = { id: this.ledger.length, user: user.index, cookie: cookieHeader(user.cookies), ackedAt: Date.now(), state: 'live' };
+    user.userId = (r.json as { user?: { id?: string } }).user?.id ?? user.userId;
+    const entry: LedgerEntry = { id: this.ledger.length, user: user.index, cookie: cookieHeader(user.cookies), ackedAt: Date.now(), state: 'live', backend: r.backend };
     this.ledger.push(entry);
     user.sessionId = entry.id;
     return true;
@@ -137,6 +169,7 @@ export class Client {
       if (r.status === 204) {
         entry.state = 'revoked';
         entry.revokedAt = Date.now();
+        entry.revokedBy = r.backend;
       } else if (r.status !== 401) {
         // 503/timeout: the revoke may or may not have happened; neither lost nor undone can be judged.
         entry.state = 'ambiguous';
@@ -167,16 +200,22 @@ export class Client {
       for (const e of [own, ...twins]) {
         e.state = 'revoked';
         e.revokedAt = at;
+        e.revokedBy = r.backend;
       }
+      this.passwordChanges.push({ user: user.index, email: user.email, previous: user.password, current: newPassword, ackedAt: at, backend: r.backend });
       user.password = newPassword;
       applySetCookies(user.cookies, r.setCookies);
       user.csrf = (r.json as { csrfToken?: string }).csrfToken;
-      const entry: LedgerEntry = { id: this.ledger.length, user: user.index, cookie: cookieHeader(user.cookies), ackedAt: at, state: 'live' };
+      const entry: LedgerEntry = { id: this.ledger.length, user: user.index, cookie: cookieHeader(user.cookies), ackedAt: at, state: 'live', backend: r.backend };
       this.ledger.push(entry);
       user.sessionId = entry.id;
       return { status: 200, revoked: (r.json as { revoked?: number }).revoked ?? 0 };
     }
-    if (r.status !== 401 && r.status !== 403) for (const e of [own, ...twins]) e.state = 'ambiguous';
+    if (r.status !== 401 && r.status !== 403) {
+      for (const e of [own, ...twins]) e.state = 'ambiguous';
+      this.ambiguousPasswords.set(user.index, newPassword);
+    }
+    if (r.status === 401) dropSession(user);
     return { status: r.status, revoked: 0 };
   }
 }
@@ -254,6 +293,84 @@ export function startLoad(client: Client, users: SimUser[], opts: LoadOptions = 
       await Promise.all(loops);
     },
   };
+}
+
+/**
+ * Password changes under the load: each user changes its password every `intervalMs`. A change
+ * that failed with a store error may or may not have happened; that user stops changing (its
+ * password is unknown), and only its acknowledged changes are verified.
+ */
+export function startPasswordChanges(client: Client, users: SimUser[], intervalMs = 700): LoadRun {
+  let running = true;
+  const loops = users.map(async (user, i) => {
+    await sleep((intervalMs / users.length) * i);
+    while (running) {
+      const r = await client.passwordChange(user, 0);
+      if (r.status !== 200 && r.status !== 0 && r.status !== 401) return;
+      await sleep(intervalMs);
+    }
+  });
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+}
+
+/**
+ * An account has one password at a time, so the password it accepts now tells how many of its
+ * acknowledged changes (since `since`) held: trying the chain newest first, the first that logs
+ * in (200) is where the account stands, and every acknowledged change after it was undone. The
+ * target of a change that failed with a store error is tried first (it may have happened: then
+ * nothing was undone). None accepted: unknown.
+ */
+export async function verifyPasswordChanges(
+  client: Client,
+  since: number,
+): Promise<{ changes: number; undone: number; unknown: number; undoneChanges: { at: number; backend?: string | undefined }[] }> {
+  const recent = client.passwordChanges.filter((c) => c.ackedAt >= since);
+  const chains = new Map<number, PasswordChange[]>();
+  for (const c of recent) chains.set(c.user, [...(chains.get(c.user) ?? []), c]);
+  let undone = 0;
+  let unknown = 0;
+  const undoneChanges: { at: number; backend?: string | undefined }[] = [];
+  const wasRecording = client.record;
+  client.record = false;
+  const accepts = async (email: string, password: string): Promise<boolean> => {
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const r = await client.request('verify', undefined, 'POST', '/auth/login', { email, password }, '');
+      if (r.status === 401) return false;
+      if (r.status === 200) {
+        // Log the probe's session out again: the user's next password change must find only its own sessions.
+        const probe: SimUser = { index: -1, email, password, cookies: new Map(), csrf: (r.json as { csrfToken?: string }).csrfToken };
+        applySetCookies(probe.cookies, r.setCookies);
+        await client.request('verify', probe, 'POST', '/auth/logout');
+        return true;
+      }
+      await sleep(300);
+    }
+    return false;
+  };
+  try {
+    for (const [user, chain] of chains) {
+      const email = chain[0]!.email;
+      const pending = client.ambiguousPasswords.get(user);
+      if (pending !== undefined && (await accepts(email, pending))) continue;
+      // passwords newest first: chain[n-1].current, ..., chain[0].current, chain[0].previous
+      const passwords = [...chain.map((c) => c.current).reverse(), chain[0]!.previous];
+      let held = -1;
+      for (let i = 0; i < passwords.length && held < 0; i += 1) if (await accepts(email, passwords[i]!)) held = i;
+      if (held < 0) unknown += 1;
+      else {
+        undone += held;
+        for (const c of chain.slice(chain.length - held)) undoneChanges.push({ at: c.ackedAt, backend: c.backend });
+      }
+    }
+  } finally {
+    client.record = wasRecording;
+  }
+  return { changes: recent.length, undone, unknown, undoneChanges };
 }
 
 export interface VerifyResult {

@@ -1,5 +1,5 @@
-import type { RunRecord } from './experiments/runner.js';
-import { FIGURE_ROWS, fmtFigure } from './report/html.js';
+import type { RunRecord } from './record.js';
+import { FIGURE_ROWS, fmtFigure, PARTITION_ROWS } from './report/html.js';
 import { FIGURE_LABEL } from './report/labels.js';
 import type { Figures } from './figures.js';
 import { alertTimes } from './alerts.js';
@@ -29,7 +29,8 @@ const trialCount = (records: RunRecord[]): number => Math.max(0, ...records.map(
 export function summaryTable(records: RunRecord[]): string {
   const header = ['figure', ...records.map((r) => `${r.experiment} / ${r.topology}`)];
   const rows: string[][] = [header];
-  for (const [, label, fmt] of FIGURE_ROWS) {
+  const partitioned = records.some((r) => r.trials[0]?.fault.partition);
+  for (const [, label, fmt] of partitioned ? [...FIGURE_ROWS, ...PARTITION_ROWS] : FIGURE_ROWS) {
     rows.push([label, ...records.map((r) => (r.trials[0] ? fmt(r.trials[0].figures as Figures) : 'n/a'))]);
   }
   rows.push(['verdict', ...records.map((r) => r.verdict.toUpperCase())]);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { alertTimes, foldAlerts, type AlertObservation } from '../src/alerts.js';
+import { alertTimes, foldAlerts } from '../src/alerts.js';
+import type { AlertObservation } from '../src/record.js';
 
 const alert = (name: string, state: string, severity = 'warning') => ({ labels: { alertname: name, severity }, state });
 

@@ -4,6 +4,23 @@ import { applySetCookies, type Sample } from '../src/load.js';
 
 const s = (op: Sample['op'], t0: number, t1: number, ok: boolean, status = ok ? 200 : 503): Sample => ({ op, t0, t1, ok, status, user: 0 });
 
+describe('computeFigures on a cluster', () => {
+  it('splits failed requests into the hit shard\'s users and everyone else, and aggregates the split', () => {
+    const u = (user: number, ok: boolean): Sample => ({ op: 'me', t0: 10_100, t1: 10_200, ok, status: ok ? 200 : 503, user });
+    const samples = [u(1, false), u(1, false), u(2, true), u(3, false)];
+    const f = computeFigures({ samples, events: [], fault: { kind: 'kill-primary', target: 'p', at: 10_000, slots: [[0, 5460]] }, hitUsers: new Set([1]) });
+    expect(f.failedRequestsHitShard).toBe(2);
+    expect(f.failedRequestsOtherShards).toBe(1);
+    expect(f.requestsOtherShards).toBe(2);
+    const rows = aggregate([f, f]).map((a) => a.figure);
+    expect(rows).toContain('failedRequestsOtherShards');
+    // Elsewhere the split is absent, and so are its rows.
+    const plain = computeFigures({ samples, events: [], fault: { kind: 'kill-primary', target: 'p', at: 10_000 } });
+    expect(plain.failedRequestsOtherShards).toBeUndefined();
+    expect(aggregate([plain]).map((a) => a.figure)).not.toContain('failedRequestsOtherShards');
+  });
+});
+
 describe('computeFigures', () => {
   const kill = 10_000;
   const samples: Sample[] = [

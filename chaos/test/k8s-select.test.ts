@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isReady, parseHostPorts, podMatchesHost, replacedAndReady, selectPodByAddress, selectVictim, type PodLike } from '../src/platforms/k8s-select.js';
+import { parseClusterNodes } from '@session-auth/topology';
+import { clusterShards, isReady, parseHostPorts, podMatchesHost, podOfClusterNode, replacedAndReady, selectPodByAddress, selectVictim, type PodLike } from '../src/platforms/k8s-select.js';
 import { kubernetesConfigFromEnv } from '../src/platforms/kubernetes.js';
 
 const pod = (name: string, ip: string, ready = true, extra: Partial<NonNullable<PodLike['metadata']>> = {}): PodLike => ({
@@ -86,6 +87,45 @@ describe('recovery after a pod deletion', () => {
   });
 });
 
+describe('Redis Cluster: shards and their pods', () => {
+  // CLUSTER NODES of a chart release (cluster-init.sh: ClusterIPs announced, pod Service names as
+  // hostnames) after one failover: redis-0 failed, its replica redis-4 took slots 0-5460.
+  const d = '.ns.svc.cluster.local';
+  const view = parseClusterNodes(
+    [
+      `id0 10.96.0.10:6379@16379,sa-redis-0${d} master,fail - 0 0 1 disconnected`,
+      `id1 10.96.0.11:6379@16379,sa-redis-1${d} myself,master - 0 0 2 connected 5461-10922`,
+      `id2 10.96.0.12:6379@16379,sa-redis-2${d} master - 0 0 3 connected 10923-16383`,
+      `id3 10.96.0.13:6379@16379,sa-redis-3${d} slave id2 0 0 3 connected`,
+      `id4 10.96.0.14:6379@16379,sa-redis-4${d} master - 0 0 7 connected 0-5460`,
+      `id5 10.96.0.15:6379@16379,sa-redis-5${d} slave id1 0 0 2 connected`,
+    ].join('\n'),
+  );
+  const pods = Array.from({ length: 6 }, (_, i) => pod(`sa-redis-${i}`, `10.244.0.${20 + i}`));
+
+  it('parses the announced address and hostname of each node', () => {
+    expect(view[4]).toMatchObject({ id: 'id4', host: '10.96.0.14', port: 6379, hostname: `sa-redis-4${d}`, flags: ['master'], slots: [[0, 5460]] });
+    expect(view[3]).toMatchObject({ masterId: 'id2', flags: ['slave'], slots: [] });
+  });
+
+  it('lists the shards in slot order, never a failed primary', () => {
+    const shards = clusterShards(view);
+    expect(shards.map((s) => s.primary.id)).toEqual(['id4', 'id1', 'id2']);
+    expect(shards[2]!.replicas.map((r) => r.id)).toEqual(['id3']);
+    expect(shards[0]!.replicas).toEqual([]);
+  });
+
+  it('kill-primary: the pod of the first shard\'s primary, found by its hostname (pod IPs are not announced)', () => {
+    const victim = selectVictim({ kind: 'kill-primary', topology: 'cluster', redisPods: pods, sentinelPods: [], appPods: apps, clusterNodes: view });
+    expect(victim.metadata?.name).toBe('sa-redis-4');
+    // A shard to avoid (it holds the load's per-IP login counter) is skipped while another qualifies.
+    expect(selectVictim({ kind: 'kill-primary', topology: 'cluster', redisPods: pods, sentinelPods: [], appPods: apps, clusterNodes: view, avoidPrimaries: new Set(['id4']) }).metadata?.name).toBe('sa-redis-1');
+    expect(selectVictim({ kind: 'kill-primary', topology: 'cluster', redisPods: pods, sentinelPods: [], appPods: apps, clusterNodes: view, avoidPrimaries: new Set(['id4', 'id1', 'id2']) }).metadata?.name).toBe('sa-redis-4');
+    expect(() => podOfClusterNode(pods, { ...view[1]!, hostname: '' })).toThrow(/announces no hostname/);
+    expect(() => selectVictim({ kind: 'kill-primary', topology: 'cluster', redisPods: pods, sentinelPods: [], appPods: apps, clusterNodes: [] })).toThrow(/no node reports a primary/);
+  });
+});
+
 describe('kubernetesConfigFromEnv (the chaos Job env)', () => {
   it('reads the env the chart passes', () => {
     const cfg = kubernetesConfigFromEnv({
@@ -102,6 +142,26 @@ describe('kubernetesConfigFromEnv (the chaos Job env)', () => {
     expect(cfg.baseUrl).toBe('http://sa.ns.svc.cluster.local:80');
     expect(cfg.sentinels).toHaveLength(3);
     expect(() => kubernetesConfigFromEnv({})).toThrow(/K8S_NAMESPACE/);
+  });
+
+  it('reads the cluster env: seed nodes (default port 6379) and the data nodes\' password', () => {
+    const cfg = kubernetesConfigFromEnv({
+      K8S_NAMESPACE: 'ns',
+      BASE_URL: 'http://x',
+      SESSION_STORE: 'cluster',
+      REDIS_CLUSTER_NODES: 'sa-redis-0.ns.svc.cluster.local:6379,sa-redis-1.ns.svc.cluster.local',
+      REDIS_PASSWORD: 'pw',
+      APP_POD_SELECTOR: 'a',
+      REDIS_POD_SELECTOR: 'r',
+    });
+    expect(cfg.topology).toBe('cluster');
+    expect(cfg.clusterNodes).toEqual([
+      { host: 'sa-redis-0.ns.svc.cluster.local', port: 6379 },
+      { host: 'sa-redis-1.ns.svc.cluster.local', port: 6379 },
+    ]);
+    expect(cfg.redisPassword).toBe('pw');
+    expect(cfg.sentinels).toEqual([]);
+    expect(() => kubernetesConfigFromEnv({ K8S_NAMESPACE: 'ns', BASE_URL: 'http://x', SESSION_STORE: 'cluster', APP_POD_SELECTOR: 'a', REDIS_POD_SELECTOR: 'r' })).toThrow(/REDIS_CLUSTER_NODES/);
   });
 
   it('deletes forced by default, graceful on request, and refuses a bad grace', () => {

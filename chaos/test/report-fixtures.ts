@@ -1,6 +1,6 @@
 /** Made-up runs for the report and summary tests: the demo's shapes, no processes. */
-import type { RunRecord, TrialRecord } from '../src/experiments/runner.js';
-import { aggregate, type Bucket, type Figures } from '../src/figures.js';
+import type { RunRecord, TrialRecord } from '../src/record.js';
+import { aggregate, partitionFigures, type Bucket, type Figures } from '../src/figures.js';
 
 export const FIGURES: Figures = {
   detectionMs: null,
@@ -29,6 +29,9 @@ export const FIGURES: Figures = {
   revocationsUndone: 0,
   ambiguous: 0,
   rollbackMs: null,
+  passwordChanges: null,
+  passwordChangesUndone: null,
+  ...partitionFigures([], { kind: 'kill-primary', target: 'n/a', at: 0 }, undefined),
 };
 
 export function buckets(fromMs: number, toMs: number, maxLatency: number, perBucket: number): Bucket[] {

@@ -3,7 +3,8 @@
  * a file. kill() is SIGKILL (a crash), stop() is SIGTERM then SIGKILL after a bound, start() after
  * either brings it back on the same port.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { wrapCommand } from '@session-auth/topology';
 import { closeSync, openSync } from 'node:fs';
 import { pollUntil, sleep } from '../util.js';
 
@@ -13,11 +14,16 @@ export interface AppSpec {
   mainJs: string;
   logFile: string;
   env: Record<string, string>;
+  /** Address it listens on (default 127.0.0.1; a lab address on the netns network). */
+  host?: string;
+  /** Command prefix it runs under (`ip netns exec <ns>`, which execs: the pid stays node's). */
+  execPrefix?: readonly string[];
 }
 
 export interface AppProcess {
   readonly name: string;
   readonly port: number;
+  readonly host: string;
   readonly url: string;
   readonly logFile: string;
   pid(): number | undefined;
@@ -38,14 +44,6 @@ function installReaper(): void {
   });
 }
 
-let setprivChecked: boolean | undefined;
-function hasSetpriv(): boolean {
-  if (setprivChecked === undefined) {
-    setprivChecked = process.platform === 'linux' && spawnSync('setpriv', ['--version'], { stdio: 'ignore' }).status === 0;
-  }
-  return setprivChecked;
-}
-
 class ManagedApp implements AppProcess {
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
@@ -58,8 +56,11 @@ class ManagedApp implements AppProcess {
   get port(): number {
     return this.spec.port;
   }
+  get host(): string {
+    return this.spec.host ?? '127.0.0.1';
+  }
   get url(): string {
-    return `http://127.0.0.1:${this.spec.port}`;
+    return `http://${this.host}:${this.spec.port}`;
   }
   get logFile(): string {
     return this.spec.logFile;
@@ -77,11 +78,10 @@ class ManagedApp implements AppProcess {
     const fd = openSync(this.spec.logFile, 'a');
     // setpriv --pdeathsig KILL: the kernel kills the app when its owner dies, even by SIGKILL.
     // setpriv execs, so the pid is node's own.
-    const [cmd, args] = hasSetpriv()
-      ? ['setpriv', ['--pdeathsig', 'KILL', process.execPath, this.spec.mainJs]]
-      : [process.execPath, [this.spec.mainJs]];
-    const child = spawn(cmd as string, args as string[], {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...this.spec.env, PORT: String(this.spec.port), HOST: '127.0.0.1' },
+    const argv = [...(this.spec.execPrefix ?? []), process.execPath, this.spec.mainJs];
+    const [cmd, args] = wrapCommand(argv);
+    const child = spawn(cmd, args, {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...this.spec.env, PORT: String(this.spec.port), HOST: this.host },
       stdio: ['ignore', fd, fd],
     });
     closeSync(fd);

@@ -7,11 +7,16 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  createNetLab,
   freePort,
+  startClusterTopology,
   startSentinelTopology,
+  type ClusterTopology,
   startStandalone,
+  type NetLab,
   type RedisProcess,
   type SentinelTopology,
+  type SentinelTopologyOptions,
   type Standalone,
 } from '@session-auth/topology';
 import { quietLogger, repoRoot, timestamp, type Logger } from '../util.js';
@@ -19,21 +24,36 @@ import { createApp, type AppProcess } from './app.js';
 import { startIngress, type Ingress } from './ingress.js';
 import { startPrometheus, type PrometheusHandle } from './prometheus.js';
 
-/** replicated: one redis-server carries users and the change stream; sessions live in every app replica. */
-export type TopologyKind = 'standalone' | 'sentinel' | 'replicated';
+/**
+ * replicated: one redis-server carries users and the change stream; sessions live in every app replica.
+ * cluster: a Redis Cluster (3 primaries with 1 replica each unless `primaries` says otherwise).
+ */
+export type TopologyKind = 'standalone' | 'sentinel' | 'cluster' | 'replicated';
 
 export interface ClusterOptions {
   topology: TopologyKind;
   /** App replicas behind the ingress (default 3). */
   replicas?: number;
+  /** Shards of the cluster topology (default 3, one replica each). */
+  primaries?: number;
   /** Ingress port (default: a free one). */
   port?: number;
   /** Also start Prometheus scraping every app replica, with the chart's alert rules. */
   observe?: boolean;
   /** Folder for every log (default .run/<timestamp> under the repository root). */
   runDir?: string;
+  /** TLS on the ingress (PEM key and certificate): the cluster's URL is then https. */
+  tls?: { key: string | Buffer; cert: string | Buffer };
   /** Extra/overriding environment for the app processes. */
   appEnv?: Record<string, string>;
+  /**
+   * loopback (default): every process on 127.0.0.1. netns (sentinel only, root): every Redis node,
+   * sentinel and app replica in its own network namespace on a private bridge (topology's
+   * netns.ts), so that links can be cut for real; the ingress and the load stay here.
+   */
+  network?: 'loopback' | 'netns';
+  /** Sentinel topology knobs (e.g. minReplicasMaxLag) on top of the defaults. */
+  sentinelOptions?: Pick<SentinelTopologyOptions, 'minReplicasMaxLag' | 'downAfterMs'>;
   log?: Logger;
 }
 
@@ -54,7 +74,12 @@ export interface Cluster {
   readonly ingress: Ingress;
   readonly standalone?: Standalone;
   readonly sentinel?: SentinelTopology;
+  readonly redisCluster?: ClusterTopology;
   readonly prometheus?: PrometheusHandle;
+  /** The namespace lab (network netns): one node per process, named like the process. */
+  readonly net?: NetLab;
+  /** min-replicas-max-lag of the Sentinel data nodes (seconds). */
+  readonly minReplicasMaxLagSeconds: number;
   readonly appEnv: Record<string, string>;
   /** Every process with its port and pid (the ingress runs in this process). */
   processes(): ProcessInfo[];
@@ -90,8 +115,19 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   };
 
   try {
+    let net: NetLab | undefined;
+    if (opts.network === 'netns') {
+      if (opts.topology !== 'sentinel') throw new Error('network netns needs the sentinel topology');
+      net = await createNetLab({ recordFile: join(runDir, 'netns.json') });
+      log(`network namespaces ${net.prefix}-* on ${net.resources().subnet} (record: ${join(runDir, 'netns.json')})`);
+      // First in, last out: every process is stopped before its namespace goes.
+      stops.push(() => net!.destroy());
+    }
+    const lab = net;
+    const placement = lab ? (name: string) => lab.place(name) : undefined;
     let standalone: Standalone | undefined;
     let sentinel: SentinelTopology | undefined;
+    let redisCluster: ClusterTopology | undefined;
     const storeEnv: Record<string, string> = {};
     if (opts.topology === 'standalone' || opts.topology === 'replicated') {
       log('starting redis-server (standalone, appendonly yes)');
@@ -99,9 +135,18 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       standalone = await startStandalone({ baseDir: join(runDir, 'redis'), appendonly: true });
       stops.push(() => standalone!.stop());
       Object.assign(storeEnv, { SESSION_STORE: opts.topology === 'replicated' ? 'replicated' : 'redis', REDIS_URL: standalone.url });
+    } else if (opts.topology === 'cluster') {
+      const primaries = opts.primaries ?? 3;
+      log(`starting Redis Cluster: ${primaries} primaries, 1 replica each`);
+      redisCluster = await startClusterTopology({ baseDir: join(runDir, 'redis'), primaries });
+      stops.push(() => redisCluster!.stop());
+      Object.assign(storeEnv, {
+        SESSION_STORE: 'cluster',
+        REDIS_CLUSTER_NODES: redisCluster.addresses.map((a) => `${a.host}:${a.port}`).join(','),
+      });
     } else {
       log('starting Redis primary + 2 replicas + 3 sentinels');
-      sentinel = await startSentinelTopology({ baseDir: join(runDir, 'redis') });
+      sentinel = await startSentinelTopology({ baseDir: join(runDir, 'redis'), placement, ...opts.sentinelOptions });
       stops.push(() => sentinel!.stop());
       Object.assign(storeEnv, {
         SESSION_STORE: 'sentinel',
@@ -121,6 +166,10 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       // Every simulated user comes through the ingress from 127.0.0.1: the per-IP login throttle
       // (100 per 15 min) would turn the load into 429s. The per-account throttle stays on.
       LOGIN_MAX_ATTEMPTS_PER_IP: '1000000',
+      // A user whose valid session was refused (a stale side of a partition answers 401) logs in
+      // again while that session still lives in the store; at the default cap (10) the oldest
+      // would then be evicted and the ledger would count an eviction as a lost session.
+      SESSION_MAX_PER_USER: '1000',
       SHUTDOWN_TIMEOUT_MS: '3000',
       ...storeEnv,
       ...opts.appEnv,
@@ -129,7 +178,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     const apps: AppProcess[] = [];
     for (let i = 1; i <= replicas; i += 1) {
       const name = `app-${i}`;
-      apps.push(createApp({ name, port: await freePort(), mainJs, logFile: join(runDir, `${name}.log`), env: appEnv }));
+      const at = placement ? await placement(name) : undefined;
+      apps.push(createApp({ name, port: await freePort(), mainJs, logFile: join(runDir, `${name}.log`), env: appEnv, ...at }));
     }
     log(`starting ${replicas} auth replica(s)`);
     stops.push(async () => {
@@ -137,7 +187,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     });
     await Promise.all(apps.map((a) => a.start()));
 
-    const ingress = await startIngress({ port: opts.port, backends: apps.map((a) => ({ name: a.name, url: a.url })) });
+    const ingress = await startIngress({ port: opts.port, tls: opts.tls, backends: apps.map((a) => ({ name: a.name, url: a.url })) });
     stops.push(() => ingress.stop());
 
     let prometheus: PrometheusHandle | undefined;
@@ -145,7 +195,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       log('starting prometheus');
       prometheus = await startPrometheus({
         dir: join(runDir, 'prometheus'),
-        targets: apps.map((a) => `127.0.0.1:${a.port}`),
+        targets: apps.map((a) => `${a.host}:${a.port}`),
         ruleFiles: [join(root, 'charts/session-auth/files/prometheus/alerts.yaml')],
       });
       stops.push(() => prometheus!.stop());
@@ -157,7 +207,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       await new Promise((r) => setTimeout(r, 100));
     }
 
-    const redisNodes = (): RedisProcess[] => (standalone ? [standalone.redis] : (sentinel?.redisNodes ?? []));
+    const redisNodes = (): RedisProcess[] => (standalone ? [standalone.redis] : (sentinel?.redisNodes ?? redisCluster?.nodes ?? []));
     let stopping: Promise<void> | undefined;
     return {
       topology: opts.topology,
@@ -167,7 +217,10 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       ingress,
       standalone,
       sentinel,
+      redisCluster,
       prometheus,
+      ...(net ? { net } : {}),
+      minReplicasMaxLagSeconds: opts.sentinelOptions?.minReplicasMaxLag ?? 10,
       appEnv,
       redisNodes,
       processes() {

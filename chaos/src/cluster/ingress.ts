@@ -10,7 +10,8 @@
  * fails open and keeps round-robining over all of them, so clients get the app's own fast
  * 503 STORE_UNAVAILABLE instead of an ingress error (Envoy calls this "panic mode").
  */
-import { createServer, request as httpRequest, Agent, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request as httpRequest, Agent, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
@@ -31,6 +32,11 @@ export interface IngressOptions {
   /** Bound of one proxied request (the apps answer within ~1 s even when Redis is down). */
   proxyTimeoutMs?: number;
   maxBodyBytes?: number;
+  /**
+   * Terminate TLS here (PEM key and certificate), as a real edge does: the replicas get plain
+   * HTTP with X-Forwarded-Proto: https, so with TRUST_PROXY=true they set Secure `__Host-` cookies.
+   */
+  tls?: { key: string | Buffer; cert: string | Buffer };
 }
 
 export interface Ingress {
@@ -61,6 +67,8 @@ export async function startIngress(opts: IngressOptions): Promise<Ingress> {
 
   function send(req: IncomingMessage, res: ServerResponse, body: Buffer, backend: Backend, attempt: number): void {
     backend.requests += 1;
+    // Which replica answered: the chaos runner tells the two sides of a partition apart by it.
+    if (!res.headersSent) res.setHeader('x-backend', backend.name);
     proxy.web(req, res, { target: backend.url, buffer: Readable.from(body.length ? [body] : []) }, (err) => {
       const code = (err as NodeJS.ErrnoException).code ?? '';
       backend.failures += 1;
@@ -82,7 +90,7 @@ export async function startIngress(opts: IngressOptions): Promise<Ingress> {
     });
   }
 
-  const server: Server = createServer((req, res) => {
+  const handler: RequestListener = (req, res) => {
     counters.requests += 1;
     const chunks: Buffer[] = [];
     let size = 0;
@@ -107,7 +115,8 @@ export async function startIngress(opts: IngressOptions): Promise<Ingress> {
       send(req, res, Buffer.concat(chunks), backend, 0);
     });
     req.on('error', () => res.destroy());
-  });
+  };
+  const server: Server = opts.tls ? createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert }, handler) : createServer(handler);
   server.keepAliveTimeout = 30_000;
 
   // Active health checks: /readyz every interval; one check in flight per replica at most.
@@ -138,7 +147,7 @@ export async function startIngress(opts: IngressOptions): Promise<Ingress> {
   });
   const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
     backends: () => backends.map((b) => ({ ...b })),
     stats: () => ({ ...counters }),

@@ -2,61 +2,19 @@
  * Runs one experiment on a platform: users -> steady state (before) -> per trial: load, method,
  * observation, rollback, health, verification -> steady state (after) -> verdict -> reports.
  */
-import { Client, makeUsers, startLoad, verifyLedger, type Sample, type SimUser } from '../load.js';
-import { aggregate, bucketize, computeFigures, type Aggregate, type Bucket, type Check, type Fault, type Figures, type TimelineEvent } from '../figures.js';
+import { createRequire } from 'node:module';
+import type CalculateSlot from '@redis/client/dist/lib/utils/calculate-slot.js';
+import { Client, makeUsers, startLoad, startPasswordChanges, verifyLedger, verifyPasswordChanges, type LoadRun, type Sample, type SimUser } from '../load.js';
+import { aggregate, bucketize, computeFigures, type Check, type Fault, type TimelineEvent } from '../figures.js';
 import type { Platform } from '../platforms/platform.js';
-import { watchAlerts, type AlertObservation, type AlertWatch } from '../alerts.js';
+import { watchAlerts, type AlertWatch } from '../alerts.js';
+import type { Hypothesis, Probe, RunRecord } from '../record.js';
 import { quietLogger, sleep, type Logger } from '../util.js';
 import { getExperiment, RECOVERY_TOLERANCE_MS, type ExperimentName } from './catalog.js';
 
-export interface Probe {
-  name: string;
-  tolerance: string;
-  value: string;
-  pass: boolean;
-}
-
-export interface Hypothesis {
-  at: number;
-  probes: Probe[];
-  pass: boolean;
-}
-
-export interface TrialRecord {
-  index: number;
-  startAt: number;
-  endAt: number;
-  fault: Fault;
-  rollbackAt: number | null;
-  events: TimelineEvent[];
-  figures: Figures;
-  buckets: Bucket[];
-  checks: Check[];
-  pass: boolean;
-  /** samples of this trial: index range into RunRecord.samples */
-  samples: [number, number];
-  error?: string;
-}
-
-export interface RunRecord {
-  experiment: ExperimentName;
-  title: string;
-  description: string;
-  platform: string;
-  topology: string;
-  startedAt: string;
-  durationMs: number;
-  config: Record<string, unknown>;
-  hypothesisBefore: Hypothesis;
-  hypothesisAfter: Hypothesis | null;
-  trials: TrialRecord[];
-  aggregate: Aggregate[];
-  verdict: 'pass' | 'fail';
-  verdictReasons: string[];
-  samples: Sample[];
-  /** Alerts of the chart's rules that went pending or fired during the run (with a Prometheus). */
-  alerts?: AlertObservation[];
-}
+// A CommonJS module with a transpiled default export: require() sees it as `.default` under Node
+// and under vitest alike (an ESM default import does not: Node gives module.exports, vite the function).
+const keySlot = (createRequire(import.meta.url)('@redis/client/dist/lib/utils/calculate-slot.js') as { default: typeof CalculateSlot.default }).default;
 
 export interface RunOptions {
   platform: Platform;
@@ -71,7 +29,17 @@ export interface RunOptions {
   healthyTimeoutMs?: number;
   /** A Prometheus that scrapes the app replicas with the chart's alert rules: record its alerts. */
   prometheusUrl?: string;
+  /** Told as the run goes (the live view, live/server.ts); it reads the samples as they grow. */
+  observer?: RunObserver;
   log?: Logger;
+}
+
+/** What a run tells as it happens: the live view draws the timeline from it while the fault is on. */
+export interface RunObserver {
+  /** `samples` and `events()` grow during the run: read them, never change them. */
+  started(run: { experiment: ExperimentName; title: string; topology: string; platform: string; startedAt: number; samples: readonly Sample[]; events: () => TimelineEvent[] }): void;
+  mark(m: { at: number; kind: 'trial-start' | 'fault' | 'rollback' | 'trial-end'; trial: number; label: string }): void;
+  finished(r: { verdict: RunRecord['verdict']; reasons: string[]; at: number }): void;
 }
 
 const VALIDATION_WINDOW_MS = 2_000;
@@ -123,6 +91,22 @@ async function registerAll(client: Client, users: SimUser[], concurrency = 4): P
   );
 }
 
+/** Cluster: the slots of the users' account ids (led by their slot tag); empty before they logged in. */
+function userSlots(users: SimUser[]): number[] {
+  return users.flatMap((u) => (u.userId === undefined ? [] : [keySlot(u.userId)]));
+}
+
+/** Cluster: the users whose account id (led by its slot tag) hashes into these slots. */
+function usersIn(slots: [number, number][], users: SimUser[]): Set<number> {
+  const hit = new Set<number>();
+  for (const u of users) {
+    if (u.userId === undefined) continue;
+    const slot = keySlot(u.userId);
+    if (slots.some(([a, b]) => slot >= a && slot <= b)) hit.add(u.index);
+  }
+  return hit;
+}
+
 export async function runExperiment(opts: RunOptions): Promise<RunRecord> {
   const log = opts.log ?? quietLogger;
   const { platform } = opts;
@@ -147,6 +131,8 @@ export async function runExperiment(opts: RunOptions): Promise<RunRecord> {
   client.record = true;
 
   const recorder = await platform.startEvents();
+  const observer = opts.observer;
+  observer?.started({ experiment: exp.name, title: exp.title, topology, platform: platform.name, startedAt: started, samples: client.samples, events: () => recorder.all() });
   const record: RunRecord = {
     experiment: exp.name,
     title: exp.title,
@@ -169,11 +155,28 @@ export async function runExperiment(opts: RunOptions): Promise<RunRecord> {
   const alertWatch: AlertWatch | undefined = opts.prometheusUrl ? watchAlerts(opts.prometheusUrl) : undefined;
   try {
     if (record.hypothesisBefore.pass) {
+      // The load's users log in one at a time before the first trial, unrecorded (their sessions
+      // join the ledger): every trial then starts from the same state, each user holding a
+      // session. Otherwise trial 1 alone began with all of them logging in within 140 ms, 16
+      // argon2 verifications at once, which on a starved 2-core node hung logins before any fault.
+      client.record = false;
+      for (const u of users) if (u.sessionId === undefined) await client.login(u);
+      client.record = true;
       const bad = new Set<number>();
       for (let i = 0; i < trials; i += 1) {
+        // Fresh password changers each trial: one whose change failed with a store error has an
+        // unknown password from then on.
+        const pwUsers = exp.passwordLoad ? makeUsers(2).map((u, k) => ({ ...u, index: users.length + probeUsers.length + 1 + 2 * i + k })) : [];
+        if (pwUsers.length) {
+          client.record = false;
+          await registerAll(client, pwUsers);
+          client.record = true;
+        }
         const startAt = Date.now();
         const firstSample = client.samples.length;
         const load = startLoad(client, users);
+        const pwLoad: LoadRun | undefined = pwUsers.length ? startPasswordChanges(client, pwUsers) : undefined;
+        observer?.mark({ at: startAt, kind: 'trial-start', trial: i + 1, label: `trial ${i + 1}` });
         let fault: Fault | undefined;
         let rollbackAt: number | null = null;
         let error: string | undefined;
@@ -184,11 +187,13 @@ export async function runExperiment(opts: RunOptions): Promise<RunRecord> {
             before = await exp.beforeInject(client, changer);
             log(`trial ${i + 1}/${trials}: ${before.name}: ${before.actual}`);
           }
-          fault = await exp.inject(platform);
+          fault = await exp.inject(platform, userSlots(users));
+          observer?.mark({ at: fault.at, kind: 'fault', trial: i + 1, label: `${fault.kind} ${fault.target.split(' ')[0]}` });
           log(`trial ${i + 1}/${trials}: ${fault.kind} -> ${fault.target}${fault.detail ? ` (${fault.detail})` : ''}`);
           if (rollbackDelayMs !== null) {
             await sleep(Math.max(0, fault.at + rollbackDelayMs - Date.now()));
             rollbackAt = Date.now();
+            observer?.mark({ at: rollbackAt, kind: 'rollback', trial: i + 1, label: 'rollback (restart)' });
             await platform.rollback(fault);
             log(`trial ${i + 1}: rollback done after ${Date.now() - fault.at} ms`);
           }
@@ -198,12 +203,25 @@ export async function runExperiment(opts: RunOptions): Promise<RunRecord> {
           error = (err as Error).message;
           log(`trial ${i + 1}: ${error}`);
         } finally {
-          await load.stop();
+          await Promise.all([load.stop(), pwLoad?.stop()]);
+        }
+        if (fault && platform.settle) {
+          // Heals a partition still in effect (an error above) and counts the probe's survivors.
+          await platform.settle(fault).catch((err: unknown) => {
+            error ??= `settle: ${(err as Error).message}`;
+          });
         }
         const endAt = Date.now();
+        observer?.mark({ at: endAt, kind: 'trial-end', trial: i + 1, label: `trial ${i + 1} end` });
         fault ??= { kind: exp.name, target: 'n/a (injection failed)', at: endAt };
         const verified = await verifyLedger(client, { skip: bad });
         for (const id of [...verified.lost, ...verified.undone]) bad.add(id);
+        const passwords = exp.passwordLoad || exp.beforeInject ? await verifyPasswordChanges(client, startAt) : undefined;
+        const damaged = [
+          ...verified.lost.map((id) => client.ledger[id]!).map((e) => ({ at: e.ackedAt, backend: e.backend })),
+          ...verified.undone.map((id) => client.ledger[id]!).map((e) => ({ at: e.revokedAt ?? e.ackedAt, backend: e.revokedBy })),
+          ...(passwords?.undoneChanges ?? []),
+        ];
         const samples = client.samples.slice(firstSample);
         const events = recorder.all().filter((e) => e.at >= startAt && e.at <= endAt);
         const figures = computeFigures({
@@ -211,9 +229,18 @@ export async function runExperiment(opts: RunOptions): Promise<RunRecord> {
           events,
           fault,
           rollbackAt,
-          verify: { ackedSessions: verified.ackedSessions, lost: verified.lost.length, revocations: verified.revocations, undone: verified.undone.length, ambiguous: verified.ambiguous },
+          ...(fault.slots ? { hitUsers: usersIn(fault.slots, [...users, ...probeUsers, changer]) } : {}),
+          verify: {
+            ackedSessions: verified.ackedSessions,
+            lost: verified.lost.length,
+            revocations: verified.revocations,
+            undone: verified.undone.length,
+            ambiguous: verified.ambiguous,
+            damaged,
+            ...(passwords ? { passwords } : {}),
+          },
         });
-        const checks = exp.expectations(topology, figures, platform.recoveryToleranceMs ?? RECOVERY_TOLERANCE_MS);
+        const checks = exp.expectations(topology, figures, platform.recoveryToleranceMs ?? RECOVERY_TOLERANCE_MS, fault);
         if (before) checks.unshift(before);
         if (error) checks.unshift({ name: 'method/rollback/health completed', expected: 'no error', actual: error, pass: false });
         record.trials.push({
@@ -228,6 +255,15 @@ export async function runExperiment(opts: RunOptions): Promise<RunRecord> {
           checks,
           pass: checks.every((c) => c.pass),
           samples: [firstSample, client.samples.length],
+          ...(damaged.length
+            ? {
+                damage: [
+                  ...verified.lost.map((id) => client.ledger[id]!).map((e) => ({ kind: 'session lost' as const, user: e.user, atMs: e.ackedAt - fault.at, backend: e.backend })),
+                  ...verified.undone.map((id) => client.ledger[id]!).map((e) => ({ kind: 'revocation undone' as const, user: e.user, atMs: (e.revokedAt ?? e.ackedAt) - fault.at, backend: e.revokedBy })),
+                  ...(passwords?.undoneChanges ?? []).map((c) => ({ kind: 'password change undone' as const, user: -1, atMs: c.at - fault.at, backend: c.backend })),
+                ],
+              }
+            : {}),
           ...(error ? { error } : {}),
         });
         if (error) break;
@@ -248,5 +284,6 @@ export async function runExperiment(opts: RunOptions): Promise<RunRecord> {
   record.verdict = reasons.length === 0 && record.trials.length === trials ? 'pass' : 'fail';
   record.verdictReasons = reasons;
   record.durationMs = Date.now() - started;
+  observer?.finished({ verdict: record.verdict, reasons: reasons, at: Date.now() });
   return record;
 }

@@ -1,7 +1,9 @@
 /**
  * Pure decisions of the Kubernetes platform, unit-tested without a cluster: which pod is the
- * primary Sentinel names, and which pod each experiment deletes.
+ * primary Sentinel names (or, in a Redis Cluster, a shard's primary), and which pod each
+ * experiment deletes.
  */
+import type { ClusterNodeLine } from '@session-auth/topology';
 import type { FaultKind } from '../figures.js';
 
 /** The part of a V1Pod these functions read (a V1Pod is assignable to it). */
@@ -63,12 +65,37 @@ export function selectPodByAddress(pods: PodLike[], host: string): PodLike {
 
 export interface VictimInput {
   kind: FaultKind;
-  topology: 'standalone' | 'sentinel';
+  topology: 'standalone' | 'sentinel' | 'cluster';
   redisPods: PodLike[];
   sentinelPods: PodLike[];
   appPods: PodLike[];
   /** Sentinel's get-master-addr-by-name answer (sentinel topology) */
   primary?: HostPort;
+  /** CLUSTER NODES as a node answered it (cluster topology) */
+  clusterNodes?: ClusterNodeLine[];
+  /** Cluster: ids of primaries not to pick while another shard qualifies (see KubernetesPlatform.kill). */
+  avoidPrimaries?: ReadonlySet<string>;
+}
+
+/** A shard: the primary serving `slots` (none of the nodes flags it failing) and its replicas. */
+export interface ClusterShardView {
+  primary: ClusterNodeLine;
+  replicas: ClusterNodeLine[];
+  slots: [number, number][];
+}
+
+/** The shards in slot order (the first serves slot 0 unless a reshard moved it): what kill-primary picks from. */
+export function clusterShards(lines: ClusterNodeLine[]): ClusterShardView[] {
+  return lines
+    .filter((l) => l.flags.includes('master') && !l.flags.some((f) => f.startsWith('fail')) && l.slots.length > 0)
+    .map((m) => ({ primary: m, slots: m.slots, replicas: lines.filter((r) => r.masterId === m.id) }))
+    .sort((a, b) => a.slots[0]![0] - b.slots[0]![0]);
+}
+
+/** The pod behind a cluster node: its announced hostname is `<pod>.<ns>.svc.<domain>` (cluster-init.sh). */
+export function podOfClusterNode(pods: PodLike[], node: ClusterNodeLine): PodLike {
+  if (!node.hostname) throw new Error(`cluster node ${node.id} (${node.host}:${node.port}) announces no hostname: cannot tell its pod (needs cluster-announce-hostname, Redis >= 7)`);
+  return selectPodByAddress(pods, node.hostname);
 }
 
 const byName = (a: PodLike, b: PodLike): number => podName(a).localeCompare(podName(b));
@@ -81,6 +108,14 @@ export function selectVictim(input: VictimInput): PodLike {
   const { kind, topology } = input;
   switch (kind) {
     case 'kill-primary': {
+      if (topology === 'cluster') {
+        // The first shard's primary, as the local platform picks it (its users, about 1/N, are hit),
+        // unless it is to be avoided and another one is not.
+        const shards = clusterShards(input.clusterNodes ?? []);
+        const shard = shards.find((sh) => !input.avoidPrimaries?.has(sh.primary.id)) ?? shards[0];
+        if (!shard) throw new Error('kill-primary on cluster: no node reports a primary serving slots');
+        return podOfClusterNode(input.redisPods, shard.primary);
+      }
       if (topology === 'standalone') {
         const live = input.redisPods.filter((p) => !p.metadata?.deletionTimestamp);
         if (live.length !== 1) throw new Error(`standalone expects exactly one redis pod, found ${live.length}`);

@@ -1,6 +1,7 @@
-import type { Fault, TimelineEvent } from '../figures.js';
+import type { Fault, PartitionKind, TimelineEvent } from '../figures.js';
 
-export type PlatformName = 'local' | 'kubernetes';
+/** netns: the local platform with every process in its own network namespace (real partitions). */
+export type PlatformName = 'local' | 'netns' | 'kubernetes';
 
 export interface EventRecorder {
   all(): TimelineEvent[];
@@ -13,7 +14,7 @@ export interface EventRecorder {
  */
 export interface Platform {
   readonly name: PlatformName;
-  readonly topology: 'standalone' | 'sentinel' | 'replicated';
+  readonly topology: 'standalone' | 'sentinel' | 'cluster' | 'replicated';
   /** The ingress / Service URL the load goes through. */
   readonly baseUrl: string;
   /**
@@ -39,6 +40,12 @@ export interface Platform {
    * without data that the sentinels still name waits for the failover and joins as a replica).
    */
   restartPrimaryEmpty(guarded?: boolean): Promise<Fault>;
+  /** Cluster only: move slots of one shard to another under the load (live resharding); `slots`: ones to move too, where they are on that shard. */
+  reshard?(slots: readonly number[]): Promise<Fault>;
+  /** Cut the network as `kind` says (netns only); rollback() heals it. */
+  partition(kind: PartitionKind): Promise<Fault>;
+  /** After rollback and health, before the figures: complete what the fault records (the partition probe's survivors). */
+  settle?(fault: Fault): Promise<void>;
   /** Undo the fault: restart the killed process (local) / wait for the controller to recreate the pod (kubernetes). */
   rollback(fault: Fault): Promise<void>;
   /** The store topology is whole again (Sentinel agrees, replicas linked) and every app replica is ready. */

@@ -2,7 +2,7 @@
  * Self-contained HTML reports: no scripts, no network, the timeline is inline SVG drawn here.
  */
 import { fmtMs, type Bucket, type Figures } from '../figures.js';
-import type { RunRecord, TrialRecord } from '../experiments/runner.js';
+import type { RunRecord, TrialRecord } from '../record.js';
 import { alertTimes } from '../alerts.js';
 import { FIGURE_LABEL, isDurationFigure, textWidth } from './labels.js';
 
@@ -15,14 +15,28 @@ export interface Marker {
   color: string;
 }
 
-/** Markers relative to the kill: kill, sdown, odown, switch-master, rollback, first write/read ok. */
+/** A shaded span of the timeline (a partition's cut), relative to the fault. */
+export interface Band {
+  from: number;
+  to: number;
+}
+
+/** The cuts of a partition (a flapping link has many), relative to the first. */
+export function trialBands(trial: TrialRecord): Band[] {
+  const p = trial.fault.partition;
+  if (!p) return [];
+  return p.cuts.map((c) => ({ from: c.at - trial.fault.at, to: (c.healAt ?? trial.endAt) - trial.fault.at }));
+}
+
+/** Markers relative to the kill (the first cut): kill, sdown, odown, switch-master, rollback (heal), first write/read ok. */
 export function trialMarkers(trial: TrialRecord): Marker[] {
   const f = trial.figures;
-  const m: Marker[] = [{ t: 0, label: `kill ${trial.fault.target.split(' ')[0]}`, color: '#000' }];
+  const p = trial.fault.partition;
+  const m: Marker[] = [{ t: 0, label: p ? `cut ${p.minority.join('+')}` : `kill ${trial.fault.target.split(' ')[0]}`, color: '#000' }];
   if (f.detectionMs !== null) m.push({ t: f.detectionMs, label: '+sdown', color: '#7b1fa2' });
   if (f.odownMs !== null) m.push({ t: f.odownMs, label: '+odown', color: '#6a1b9a' });
   if (f.switchMs !== null) m.push({ t: f.switchMs, label: '+switch-master', color: '#1565c0' });
-  if (f.rollbackMs !== null) m.push({ t: f.rollbackMs, label: 'rollback (restart)', color: '#ef6c00' });
+  if (f.rollbackMs !== null) m.push({ t: f.rollbackMs, label: p ? 'heal' : 'rollback (restart)', color: '#ef6c00' });
   if (f.firstWriteOkMs) m.push({ t: f.firstWriteOkMs, label: 'first write ok', color: '#2e7d32' });
   if (f.writeRecoveryMs && f.writeRecoveryMs !== f.firstWriteOkMs) m.push({ t: f.writeRecoveryMs, label: 'writes stable', color: '#1b5e20' });
   if (f.firstReadOkMs) m.push({ t: f.firstReadOkMs, label: 'first read ok', color: '#00838f' });
@@ -142,7 +156,7 @@ function tickStepMs(spanMs: number): number {
   return Math.ceil(spanMs / 25 / 60_000) * 60_000;
 }
 
-export function timelineSvg(buckets: Bucket[], markers: Marker[], opts: { title?: string; domain?: ChartDomain } = {}): string {
+export function timelineSvg(buckets: Bucket[], markers: Marker[], opts: { title?: string; domain?: ChartDomain; bands?: Band[] } = {}): string {
   const d = opts.domain ?? chartDomain([{ buckets, markers }]);
   const { width: W, left: L, plotHeight: ph } = CHART;
   const pw = plotWidth();
@@ -164,7 +178,13 @@ export function timelineSvg(buckets: Bucket[], markers: Marker[], opts: { title?
     parts.push(`<line x1="${x(s).toFixed(1)}" y1="${T}" x2="${x(s).toFixed(1)}" y2="${T + ph}" stroke="#eee"/>`);
     parts.push(`<text x="${x(s).toFixed(1)}" y="${T + ph + 14}" text-anchor="middle" fill="#555">${s / 1000}</text>`);
   }
-  parts.push(`<text x="${L + pw / 2}" y="${H - 6}" text-anchor="middle" fill="#333">seconds since the kill</text>`);
+  parts.push(`<text x="${L + pw / 2}" y="${H - 6}" text-anchor="middle" fill="#333">seconds since the ${opts.bands?.length ? 'cut' : 'kill'}</text>`);
+  // partition cuts, shaded behind the bars
+  for (const band of opts.bands ?? []) {
+    const bx0 = x(Math.max(d.t0, band.from));
+    const bx1 = x(Math.min(d.t1, band.to));
+    if (bx1 > bx0) parts.push(`<rect class="partition" x="${bx0.toFixed(1)}" y="${T}" width="${(bx1 - bx0).toFixed(1)}" height="${ph}" fill="#ffcc80" fill-opacity="0.45"><title>network cut</title></rect>`);
+  }
   // left axis: requests per bucket
   const { step: countStep } = countAxis(d.maxCount);
   for (let n = 0; n <= d.maxCount; n += countStep) {
@@ -209,6 +229,7 @@ export function timelineSvg(buckets: Bucket[], markers: Marker[], opts: { title?
     `<rect x="44" y="5" width="10" height="9" fill="#e53935"/><text x="58" y="13">failed / hung</text>` +
     `<line x1="134" y1="10" x2="154" y2="10" stroke="#1565c0"/><text x="158" y="13">p50</text>` +
     `<line x1="190" y1="10" x2="210" y2="10" stroke="#90caf9" stroke-dasharray="3 2"/><text x="214" y="13">max latency</text></g>`);
+  if (opts.bands?.length) parts.push(`<g transform="translate(${W - 400} 4)"><rect x="4" y="5" width="10" height="9" fill="#ffcc80"/><text x="18" y="13">cut</text></g>`);
   parts.push('</svg>');
   return parts.join('\n');
 }
@@ -231,6 +252,20 @@ export const FIGURE_ROWS: [keyof Figures, string, (f: Figures) => string][] = [
   ['totalRequests', 'requests (success rate)', (f) => `${f.totalRequests} (${(f.successRate * 100).toFixed(2)} %)`],
   ['latencyP99Ms', 'latency p50 / p99 / max', (f) => `${f.latencyP50Ms ?? '-'} / ${f.latencyP99Ms ?? '-'} / ${f.latencyMaxMs ?? '-'} ms`],
   ['rollbackMs', FIGURE_LABEL.rollbackMs, (f) => fmtMs(f.rollbackMs)],
+  ['passwordChangesUndone', FIGURE_LABEL.passwordChangesUndone, (f) => (f.passwordChanges === null ? 'n/a' : `${f.passwordChangesUndone} of ${f.passwordChanges}`)],
+];
+
+/** The partition figures (shown only for partitions). */
+export const PARTITION_ROWS: [keyof Figures, string, (f: Figures) => string][] = [
+  ['partitionMs', FIGURE_LABEL.partitionMs, (f) => fmtMs(f.partitionMs)],
+  ['minorityWritesLost', 'writes acked by minority-side apps while cut: lost / acked', (f) => `${f.minorityWritesLost ?? 'n/a'} / ${f.minorityWritesAccepted ?? 'n/a'}`],
+  ['minorityAcceptMs', FIGURE_LABEL.minorityAcceptMs, (f) => fmtMs(f.minorityAcceptMs)],
+  ['minorityRefusedSessions', FIGURE_LABEL.minorityRefusedSessions, (f) => String(f.minorityRefusedSessions ?? 'n/a')],
+  ['rawWritesLost', 'raw SETs on the old primary while cut: lost / accepted', (f) => `${f.rawWritesLost ?? 'n/a'} / ${f.rawWritesAccepted ?? 'n/a'}`],
+  ['rawAcceptMs', FIGURE_LABEL.rawAcceptMs, (f) => fmtMs(f.rawAcceptMs)],
+  ['majorityWriteRecoveryMs', FIGURE_LABEL.majorityWriteRecoveryMs, (f) => fmtMs(f.majorityWriteRecoveryMs)],
+  ['minorityLatencyMaxMs', FIGURE_LABEL.minorityLatencyMaxMs, (f) => fmtMs(f.minorityLatencyMaxMs)],
+  ['minorityRecoveryMs', FIGURE_LABEL.minorityRecoveryMs, (f) => fmtMs(f.minorityRecoveryMs)],
 ];
 
 /** A figure of the aggregate (median / worst over trials) formatted for people. */
@@ -256,14 +291,15 @@ function hypothesisTable(r: RunRecord): string {
 export const runsDomain = (records: RunRecord[]): ChartDomain => chartDomain(records.flatMap((r) => r.trials).map((t) => ({ buckets: t.buckets, markers: trialMarkers(t) })));
 
 export function trialSection(r: RunRecord, t: TrialRecord, domain: ChartDomain = runsDomain([r])): string {
-  const figs = FIGURE_ROWS.map(([, label, fmt]) => `<tr><td>${esc(label)}</td><td>${esc(fmt(t.figures))}</td></tr>`).join('');
+  const rows = t.fault.partition ? [...FIGURE_ROWS, ...PARTITION_ROWS] : FIGURE_ROWS;
+  const figs = rows.map(([, label, fmt]) => `<tr><td>${esc(label)}</td><td>${esc(fmt(t.figures))}</td></tr>`).join('');
   const checks = t.checks.map((c) => `<tr><td>${esc(c.name)}</td><td>${esc(c.expected)}</td><td>${esc(c.actual)}</td><td>${verdictSpan(c.pass)}</td></tr>`).join('');
   const events = t.events
     .filter((e) => !e.channel.startsWith('__'))
     .map((e) => `<tr><td>${fmtMs(e.at - t.fault.at)}</td><td>${esc(e.source)}</td><td>${esc(e.channel)}</td><td>${esc(e.message)}</td></tr>`)
     .join('');
   return `<h2>Trial ${t.index}: ${verdictSpan(t.pass)} <span class="muted">${esc(t.fault.target)}${t.fault.detail ? ` — ${esc(t.fault.detail)}` : ''}</span></h2>
-${timelineSvg(t.buckets, trialMarkers(t), { domain, title: `${r.experiment} on ${r.topology}: successes/failures per 100 ms, latency` })}
+${timelineSvg(t.buckets, trialMarkers(t), { domain, bands: trialBands(t), title: `${r.experiment} on ${r.platform}/${r.topology}: successes/failures per 100 ms, latency${t.fault.partition ? ', network cut shaded' : ''}` })}
 <table><tr><th>figure</th><th>value</th></tr>${figs}</table>
 <table><tr><th>expectation</th><th>expected</th><th>actual</th><th></th></tr>${checks}</table>
 <details><summary>Sentinel events (${t.events.length})</summary><table><tr><th>t</th><th>sentinel</th><th>channel</th><th>message</th></tr>${events}</table></details>`;
@@ -328,7 +364,7 @@ export function renderIndexHtml(runs: { record: RunRecord; href: string }[], opt
   const charts = runs
     .map(({ record: r }) => {
       const t = r.trials[0];
-      return `<figure class="chart"><figcaption>${esc(r.topology)}: ${esc(r.title)}</figcaption>${t ? timelineSvg(t.buckets, trialMarkers(t), { domain }) : 'no trial'}</figure>`;
+      return `<figure class="chart"><figcaption>${esc(r.topology)}: ${esc(r.title)}</figcaption>${t ? timelineSvg(t.buckets, trialMarkers(t), { domain, bands: trialBands(t) }) : 'no trial'}</figure>`;
     })
     .join('\n');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(opts.title ?? 'chaos comparison')}</title><style>${STYLE}</style></head><body>

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunRecord } from '../experiments/runner.js';
+import type { RunRecord } from '../record.js';
 import { timestamp } from '../util.js';
 import { renderRunHtml } from './html.js';
 
