@@ -6,7 +6,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AuthClient } from './support/client.js';
-import { chartDir, helm, imageValuesFile, kubectl, must, pods, releaseLeftovers, repoRoot, serviceUrl } from './support/kube.js';
+import { chartDir, helm, imageValuesFile, keepDiagnostics, kubectl, must, pods, releaseLeftovers, repoRoot, serviceUrl } from './support/kube.js';
 
 interface Topology {
   name: string;
@@ -39,6 +39,7 @@ const topologies: Topology[] = [
   { name: 'sentinel', valuesFile: 'default-values.yaml', release: 'sa', service: 'sa-session-auth', extra: [] },
   { name: 'standalone', valuesFile: 'standalone-values.yaml', release: 'sa', service: 'sa-session-auth', extra: [] },
   { name: 'replicated', valuesFile: 'replicated-values.yaml', release: 'sa', service: 'sa-session-auth', extra: [] },
+  { name: 'cluster', valuesFile: 'cluster-values.yaml', release: 'sa', service: 'sa-session-auth', extra: [] },
   {
     name: 'custom',
     valuesFile: 'custom-values.yaml',
@@ -89,7 +90,11 @@ describe.each(topologies)('chart on a real cluster: $name', (t) => {
 
   it('passes helm test (the smoke test Pod: register, login, /auth/me through the Service)', async () => {
     const t0 = Date.now();
-    await must(helm(['test', t.release, '-n', ns, '--filter', `name=${t.service}-smoke-test`, '--timeout', '5m']), 'helm test');
+    const res = await helm(['test', t.release, '-n', ns, '--filter', `name=${t.service}-smoke-test`, '--timeout', '5m', '--logs']);
+    if (res.code !== 0) {
+      const evidence = await keepDiagnostics(ns, t.release, `helm-test-${t.name}`);
+      throw new Error(`helm test failed (exit ${res.code}):\n${res.stdout}\n${res.stderr}\n${evidence.slice(-6000)}`);
+    }
     r.helmTestSeconds = seconds(t0);
   }, 360_000);
 

@@ -72,7 +72,9 @@ check(ready.status === 200, 'GET /readyz is 200', ready);
 const reg = await retry(() => request('POST', '/auth/register', { body: { email, password } }));
 check(reg.status === 201, 'POST /auth/register is 201', reg);
 
-const login = await request('POST', '/auth/login', { body: { email, password } });
+// Retried like the register: right after an install a Sentinel election or a replica still
+// syncing can refuse a durable write (503) for a moment; a lasting 5xx still fails the test.
+const login = await retry(() => request('POST', '/auth/login', { body: { email, password } }));
 check(login.status === 200, 'POST /auth/login is 200', login);
 const setCookie = login.headers['set-cookie'] ?? [];
 check(setCookie.length > 0, 'login sets a session cookie', login);

@@ -61,6 +61,22 @@ app.kubernetes.io/component: {{ .component }}
 {{- if eq .Values.redis.topology "sentinel" }}true{{ end }}
 {{- end }}
 
+{{- define "session-auth.clusterEnabled" -}}
+{{- if eq .Values.redis.topology "cluster" }}true{{ end }}
+{{- end }}
+
+{{/* Redis Cluster's bus port: the data port + 10000, Redis's own rule (cluster-port left unset). */}}
+{{- define "session-auth.clusterBusPort" -}}{{ add (int .Values.redis.port) 10000 }}{{- end }}
+
+{{/* host:port,... of every cluster node's stable name (REDIS_CLUSTER_NODES; the client discovers the rest from any of them). */}}
+{{- define "session-auth.clusterNodes" -}}
+{{- $out := list }}
+{{- range $i := until (int (include "session-auth.redisReplicas" $)) }}
+{{- $out = append $out (printf "%s:%d" (include "session-auth.podDNS" (list $ (include "session-auth.redisName" $) (include "session-auth.redisHeadless" $) $i)) (int $.Values.redis.port)) }}
+{{- end }}
+{{- join "," $out }}
+{{- end }}
+
 {{/*
 Stable DNS name of pod <i> of a StatefulSet; call with (list $ "<sts>" "<headless svc>" i).
 With redis.podServices (the default) the name of the pod's own ClusterIP Service,
@@ -108,10 +124,10 @@ CoreDNS's usual settings).
 {{- printf "%s:%s" .Values.redis.image.repository .Values.redis.image.tag }}
 {{- end }}
 
-{{/* REDIS_WAIT_REPLICAS: explicit value, else 1 with Sentinel and 0 standalone. */}}
+{{/* REDIS_WAIT_REPLICAS: explicit value, else 1 with Sentinel and cluster (the shard's replica) and 0 standalone. */}}
 {{- define "session-auth.waitReplicas" -}}
 {{- if kindIs "invalid" .Values.config.redisWaitReplicas }}
-{{- if include "session-auth.sentinelEnabled" . }}1{{ else }}0{{ end }}
+{{- if or (include "session-auth.sentinelEnabled" .) (include "session-auth.clusterEnabled" .) }}1{{ else }}0{{ end }}
 {{- else }}
 {{- .Values.config.redisWaitReplicas }}
 {{- end }}

@@ -36,6 +36,14 @@
   value: {{ .Values.redis.masterName | quote }}
 - name: INIT_WAIT_SECONDS
   value: {{ .Values.redis.initWaitSeconds | quote }}
+{{- if include "session-auth.clusterEnabled" . }}
+- name: CLUSTER_BUS_PORT
+  value: {{ include "session-auth.clusterBusPort" . | quote }}
+- name: CLUSTER_PRIMARIES
+  value: {{ .Values.redis.cluster.primaries | quote }}
+- name: CLUSTER_REPLICAS_PER_PRIMARY
+  value: {{ .Values.redis.cluster.replicasPerPrimary | quote }}
+{{- end }}
 {{- if .Values.redis.auth.enabled }}
 - name: REDIS_PASSWORD
   valueFrom:
@@ -52,8 +60,11 @@
 {{- end }}
 {{- end }}
 
+{{/* Data nodes: redis.replicas with Sentinel, primaries x (1 + replicas per primary) in a cluster, else 1. */}}
 {{- define "session-auth.redisReplicas" -}}
-{{- if include "session-auth.sentinelEnabled" . }}{{ .Values.redis.replicas }}{{ else }}1{{ end }}
+{{- if include "session-auth.sentinelEnabled" . }}{{ .Values.redis.replicas }}
+{{- else if include "session-auth.clusterEnabled" . }}{{ mul (int .Values.redis.cluster.primaries) (add 1 (int .Values.redis.cluster.replicasPerPrimary)) }}
+{{- else }}1{{ end }}
 {{- end }}
 
 {{/* redis-cli health check; REDISCLI_AUTH comes from the container env. Call with

@@ -1,5 +1,6 @@
 // Chart tests: helm lint --strict, helm template with default / standalone / non-default values,
 // every rendered document validated against its Kubernetes schema, and the properties that matter.
+import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +25,7 @@ const valuesFiles = {
   standalone: 'ci/standalone-values.yaml',
   custom: 'ci/custom-values.yaml',
   replicated: 'ci/replicated-values.yaml',
+  cluster: 'ci/cluster-values.yaml',
 } as const;
 
 const rendered: Record<string, K8sObject[]> = {};
@@ -40,6 +42,14 @@ beforeAll(async () => {
     ['custom', ['-f', valuesFiles.custom, ...MON]],
     ['configChanged', ['-f', valuesFiles.default, '--set', 'config.logLevel=debug']],
     ['chaosJob', ['-f', valuesFiles.default, '--set', 'chaos.job.enabled=true']],
+    ['cluster', ['-f', valuesFiles.cluster, ...MON]],
+    [
+      'clusterCustom',
+      [
+        '-f', valuesFiles.cluster, '--set', 'redis.cluster.primaries=4', '--set', 'redis.cluster.replicasPerPrimary=2', '--set', 'redis.port=6380',
+        '--set', 'redis.persistence.enabled=false', '--set', 'networkPolicy.enabled=true', '--set', 'chaos.job.enabled=true', '--set', 'clusterDomain=k8s.example.internal',
+      ],
+    ],
   ];
   const results = await Promise.all(runs.map(([, args]) => template(args)));
   runs.forEach(([name], i) => (rendered[name] = results[i]!));
@@ -54,7 +64,7 @@ describe('helm lint --strict', () => {
 });
 
 describe('rendered documents are valid Kubernetes objects', () => {
-  it.each(['default', 'standalone', 'replicated', 'custom', 'sticky', 'chaosJob'])('%s: every document validates', async (name) => {
+  it.each(['default', 'standalone', 'replicated', 'custom', 'sticky', 'chaosJob', 'cluster', 'clusterCustom'])('%s: every document validates', async (name) => {
     const objs = rendered[name]!;
     expect(objs.length).toBeGreaterThan(5);
     for (const obj of objs) await validateObject(obj);
@@ -160,7 +170,7 @@ describe('auth Deployment', () => {
     expect(headless.spec.publishNotReadyAddresses).toBe(true);
   });
 
-  it.each(['default', 'standalone', 'custom'])('%s: every env var the app gets is one of docs/contracts.md', (name) => {
+  it.each(['default', 'standalone', 'custom', 'cluster'])('%s: every env var the app gets is one of docs/contracts.md', (name) => {
     const contracts = readFileSync(path.join(repoRoot, 'docs/contracts.md'), 'utf8');
     const section = contracts.slice(contracts.indexOf('## Configuration'), contracts.indexOf('## Metrics'));
     const known = new Set([...section.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1]));
@@ -203,7 +213,7 @@ describe('auth Deployment', () => {
 });
 
 describe('hardening', () => {
-  it.each(['default', 'standalone', 'custom', 'chaosJob'])('%s: every container is locked down', (name) => {
+  it.each(['default', 'standalone', 'custom', 'chaosJob', 'cluster', 'clusterCustom'])('%s: every container is locked down', (name) => {
     for (const obj of rendered[name]!.filter((o) => ['Deployment', 'StatefulSet', 'Job', 'Pod'].includes(o.kind))) {
       const spec = podSpec(obj);
       expect(spec.securityContext.runAsNonRoot, obj.metadata.name).toBe(true);
@@ -220,7 +230,7 @@ describe('hardening', () => {
 });
 
 describe('selectors', () => {
-  it.each(['default', 'standalone', 'custom', 'chaosJob'])('%s: every selector matches its pods', (name) => {
+  it.each(['default', 'standalone', 'custom', 'chaosJob', 'cluster', 'clusterCustom'])('%s: every selector matches its pods', (name) => {
     const objs = rendered[name]!;
     const workloads = objs.filter((o) => ['Deployment', 'StatefulSet'].includes(o.kind));
     const podLabelSets = workloads.map((w) => w.spec.template.metadata.labels as Record<string, string>);
@@ -343,6 +353,97 @@ describe('redis topology', () => {
   });
 });
 
+describe('redis topology: cluster', () => {
+  const env = (c: { env: Array<{ name: string; value?: string }> }) => Object.fromEntries(c.env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value]));
+
+  it('one StatefulSet of primaries x (1 + replicas) cluster nodes, no Sentinel, AOF and nodes.conf on the PVC', () => {
+    const objs = rendered.cluster!;
+    const sts = byKind(objs, 'StatefulSet');
+    expect(sts.map((o) => o.metadata.name)).toEqual(['sa-test-session-auth-redis']);
+    expect(sts[0]!.spec.replicas).toBe(6);
+    expect(one(rendered.clusterCustom!, 'StatefulSet').spec.replicas).toBe(12);
+    expect(objs.filter((o) => /sentinel/i.test(o.metadata.name))).toEqual([]);
+    expect(sts[0]!.spec.volumeClaimTemplates[0].metadata.name).toBe('data');
+    // Without persistence the data dir (AOF and nodes.conf) is the pod's emptyDir.
+    const custom = one(rendered.clusterCustom!, 'StatefulSet');
+    expect(custom.spec.volumeClaimTemplates).toBeUndefined();
+    expect(custom.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'data')).toEqual({ name: 'data', emptyDir: {} });
+  });
+
+  it('init step, bootstrap sidecar and preStop are the cluster scripts; the bus port is the data port + 10000', () => {
+    for (const [name, port] of [['cluster', 6379], ['clusterCustom', 6380]] as const) {
+      const spec = one(rendered[name]!, 'StatefulSet').spec.template.spec;
+      expect(spec.initContainers[0].command).toEqual(['sh', '/scripts/cluster-init.sh']);
+      const [redis, sidecar] = spec.containers;
+      expect(redis.lifecycle.preStop.exec.command).toEqual(['sh', '/scripts/cluster-prestop.sh']);
+      expect(redis.ports).toEqual([
+        { name: 'redis', containerPort: port, protocol: 'TCP' },
+        { name: 'cluster-bus', containerPort: port + 10000, protocol: 'TCP' },
+      ]);
+      expect(sidecar.name).toBe('cluster-bootstrap');
+      expect(sidecar.command).toEqual(['sh', '/scripts/cluster-bootstrap.sh']);
+      expect(sidecar.env.find((e: { name: string }) => e.name === 'REDISCLI_AUTH').valueFrom.secretKeyRef.key).toBe('redis-password');
+      const init = env(spec.initContainers[0]);
+      expect(init).toMatchObject({ TOPOLOGY: 'cluster', CLUSTER_BUS_PORT: String(port + 10000), CLUSTER_NODE_TIMEOUT_MS: '1500', MIN_REPLICAS_TO_WRITE: '0', REDIS_SUBDOMAIN: '' });
+      expect(env(sidecar)).toMatchObject(name === 'cluster' ? { REDIS_REPLICAS: '6', CLUSTER_REPLICAS_PER_PRIMARY: '1' } : { REDIS_REPLICAS: '12', CLUSTER_REPLICAS_PER_PRIMARY: '2' });
+    }
+    const scripts = one(rendered.cluster!, 'ConfigMap', 'sa-test-session-auth-redis-scripts').data;
+    expect(Object.keys(scripts).sort()).toEqual(['cluster-bootstrap.sh', 'cluster-init.sh', 'cluster-prestop.sh', 'redis-extra.conf', 'redis-init.sh', 'redis-lib.sh', 'redis-prestop.sh']);
+    for (const line of ['cluster-enabled yes', 'cluster-config-file nodes.conf', 'cluster-require-full-coverage no', 'cluster-announce-ip $MY_IP', 'cluster-announce-hostname $MY_HOST', 'cluster-announce-bus-port $CLUSTER_BUS_PORT']) {
+      expect(scripts['cluster-init.sh'], line).toContain(`echo "${line}"`);
+    }
+    expect(scripts['cluster-bootstrap.sh']).toContain('--cluster create $addrs --cluster-replicas "$CLUSTER_REPLICAS_PER_PRIMARY" --cluster-yes');
+    expect(scripts['cluster-prestop.sh']).toContain('CLUSTER FAILOVER');
+  });
+
+  it('every node has its own ClusterIP Service with the data and the bus port, published before it is ready', () => {
+    const objs = rendered.cluster!;
+    for (let i = 0; i < 6; i++) {
+      const svc = one(objs, 'Service', `sa-test-session-auth-redis-${i}`);
+      expect(svc.spec.clusterIP).toBeUndefined();
+      expect(svc.spec.publishNotReadyAddresses).toBe(true);
+      expect(svc.spec.selector['statefulset.kubernetes.io/pod-name']).toBe(`sa-test-session-auth-redis-${i}`);
+      expect(svc.spec.ports.map((p: { name: string; port: number }) => [p.name, p.port])).toEqual([['redis', 6379], ['cluster-bus', 16379]]);
+    }
+    // No Service in front of "the" Redis: a cluster has none.
+    expect(byKind(objs, 'Service').map((o) => o.metadata.name)).not.toContain('sa-test-session-auth-redis');
+    expect(one(objs, 'PodDisruptionBudget', 'sa-test-session-auth-redis').spec.maxUnavailable).toBe(1);
+  });
+
+  it('the app gets SESSION_STORE=cluster, every node as REDIS_CLUSTER_NODES, WAIT 1, and the Redis password only', () => {
+    for (const [name, nodes, port, domain] of [['cluster', 6, 6379, 'cluster.local'], ['clusterCustom', 12, 6380, 'k8s.example.internal']] as const) {
+      const objs = rendered[name]!;
+      const dep = one(objs, 'Deployment');
+      const cm = one(objs, 'ConfigMap', dep.spec.template.spec.containers[0].envFrom[0].configMapRef.name);
+      expect(cm.data.SESSION_STORE).toBe('cluster');
+      expect(cm.data.REDIS_CLUSTER_NODES.split(',')).toEqual(Array.from({ length: nodes }, (_, i) => `sa-test-session-auth-redis-${i}.auth-ns.svc.${domain}:${port}`));
+      expect(cm.data.REDIS_WAIT_REPLICAS).toBe('1');
+      for (const k of ['REDIS_SENTINELS', 'REDIS_MASTER_NAME', 'REDIS_URL']) expect(cm.data[k], k).toBeUndefined();
+      const envNames = dep.spec.template.spec.containers[0].env.map((e: { name: string }) => e.name);
+      expect(envNames).toContain('REDIS_PASSWORD');
+      expect(envNames).not.toContain('REDIS_SENTINEL_PASSWORD');
+    }
+  });
+
+  it('the chaos Job runs against the cluster (SESSION_STORE, REDIS_CLUSTER_NODES, REDIS_PASSWORD)', () => {
+    const job = one(rendered.clusterCustom!, 'Job');
+    const c = job.spec.template.spec.containers[0];
+    const e = env(c);
+    expect(e.SESSION_STORE).toBe('cluster');
+    expect(e.REDIS_CLUSTER_NODES).toBe(one(rendered.clusterCustom!, 'ConfigMap', 'sa-test-session-auth').data.REDIS_CLUSTER_NODES);
+    expect(c.env.find((x: { name: string }) => x.name === 'REDIS_PASSWORD').valueFrom.secretKeyRef.key).toBe('redis-password');
+  });
+
+  it('NetworkPolicy: the bus port only between the cluster nodes, no Sentinel policy', () => {
+    const pols = byKind(rendered.clusterCustom!, 'NetworkPolicy');
+    expect(pols.map((p) => p.metadata.name)).toEqual(['sa-test-session-auth-redis']);
+    const [data, bus] = pols[0]!.spec.ingress;
+    expect(data.ports).toEqual([{ port: 6380, protocol: 'TCP' }]);
+    expect(bus.ports).toEqual([{ port: 16380, protocol: 'TCP' }]);
+    expect(bus.from).toEqual([{ podSelector: { matchLabels: one(rendered.clusterCustom!, 'StatefulSet').spec.selector.matchLabels } }]);
+  });
+});
+
 describe('chaos', () => {
   it('Role is namespaced and allows only list/get/watch/delete on pods', () => {
     for (const name of ['default', 'custom']) {
@@ -410,10 +511,25 @@ describe('values.schema.json and cross-value checks', () => {
     expect(res.stderr).toMatch(/values don't meet the specifications of the schema/);
   });
 
+  // What each cross-value check must say (a new invalid-*.yaml needs its line here).
+  const reasons: Record<string, RegExp> = {
+    'invalid-quorum.yaml': /quorum \(4\) cannot exceed redis.sentinel.replicas/,
+    'invalid-min-replicas.yaml': /minReplicasToWrite \(3\) must be below redis.replicas/,
+    'invalid-replicated-with-sentinel.yaml': /sessionStore=replicated needs redis.topology=standalone/,
+    'invalid-replicated-with-cluster.yaml': /sessionStore=replicated needs redis.topology=standalone/,
+    'invalid-cluster-two-primaries.yaml': /redis.cluster.primaries \(2\) must be at least 3/,
+    'invalid-cluster-wait-without-replicas.yaml': /REDIS_WAIT_REPLICAS .* cannot exceed redis.cluster.replicasPerPrimary \(0\)/,
+    'invalid-cluster-min-replicas.yaml': /redis.cluster.minReplicasToWrite \(2\) cannot exceed redis.cluster.replicasPerPrimary \(1\)/,
+    'invalid-cluster-without-pod-services.yaml': /redis.topology=cluster needs redis.podServices: true/,
+    'invalid-cluster-near-cache.yaml': /sessionNearCache needs redis.topology sentinel or standalone/,
+    'invalid-cluster-bus-port.yaml': /redis.port \(60000\) must be at most 55535/,
+  };
+
   it.each(readdirSync(dir).filter((f) => f.startsWith('invalid-')))('%s fails rendering with a clear message', async (file) => {
+    expect(reasons[file], `no expected message for ${file}`).toBeDefined();
     const res = await helm(['template', 'x', '.', '-f', path.join('test/values', file)]);
     expect(res.code).not.toBe(0);
-    expect(res.stderr).toMatch(/quorum|minReplicasToWrite|sessionStore=replicated/);
+    expect(res.stderr).toMatch(reasons[file]!);
   });
 });
 
@@ -439,6 +555,13 @@ describe('values.yaml documentation', () => {
     expect(values.filter((v) => !v.documented).map((v) => v.key)).toEqual([]);
     const readme = readFileSync(path.join(chartDir, 'README.md'), 'utf8');
     for (const { key } of values) expect(readme, key).toContain(`| \`${key}\` |`);
+  });
+
+  it('the README values table is exactly what test/values-table.mjs generates from values.yaml (run it with --write after editing a value)', () => {
+    const generated = execFileSync(process.execPath, [path.join(chartDir, 'test/values-table.mjs')], { encoding: 'utf8' });
+    const readme = readFileSync(path.join(chartDir, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Values\n') + '## Values\n'.length);
+    expect(section.trim()).toBe(generated.trim());
   });
 });
 

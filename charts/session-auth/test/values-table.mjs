@@ -13,10 +13,11 @@ function walk(map, prefix) {
     const key = String(item.key.value);
     const full = prefix ? `${prefix}.${key}` : key;
     const comment = (item.key.commentBefore ?? '') + (i === 0 ? (map.commentBefore ?? '') : '');
-    const m = /--\s*([\s\S]*)$/.exec(comment);
+    // The description starts at the comment line that starts with `--` (the file header before the first key does not).
+    const m = /(?:^|\n)\s*--\s*([\s\S]*)$/.exec(comment);
     if (isMap(item.value) && !m) return walk(item.value, full);
     const v = item.value?.toJSON ? item.value.toJSON() : item.value;
-    const type = v === null ? 'int (or null)' : Array.isArray(v) ? 'list' : typeof v === 'object' ? 'object' : typeof v === 'number' ? 'int' : typeof v === 'boolean' ? 'bool' : 'string';
+    const type = v === null ? 'int (or null)' : Array.isArray(v) ? 'list' : typeof v === 'object' ? 'object' : typeof v === 'number' ? (Number.isInteger(v) ? 'int' : 'number') : typeof v === 'boolean' ? 'bool' : 'string';
     const desc = m[1].split('\n').map((l) => l.replace(/^\s*#?\s?/, '').replace(/^--\s*/, '')).join(' ').trim().replace(/\|/g, '\\|');
     let def = JSON.stringify(v);
     if (def.length > 80) def = JSON.stringify(v, null, 0).slice(0, 77) + '...';

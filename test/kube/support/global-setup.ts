@@ -16,6 +16,10 @@ export function setup(): void {
   process.env.LOCALKUBE_DNS_EXTRA_ZONES ??= 'k8s.example.internal';
   step('up.sh');
   step('images.sh');
+  // A tool install, not a test: built here (about 4 min cold, a no-op once built) so that a busy
+  // machine's compile time never counts against skaffold.e2e.ts's timeout (it once did: killed
+  // after 15 min of a cold build under load).
+  step('build-skaffold.sh');
 }
 
 export function teardown(): void {

@@ -2,7 +2,7 @@
 // against its kubeconfig; Services are reached from the host at their ClusterIP (kube-proxy's
 // rules on this node route them, traffic stays inside the cluster's own network namespaces).
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,4 +105,23 @@ export function imageValuesFile(): string {
   const file = process.env.LOCALKUBE_IMAGE_VALUES ?? join(localkubeHome, 'images', 'values.yaml');
   if (!existsSync(file)) throw new Error(`${file} missing: build the images with deploy/localkube/images.sh`);
   return file;
+}
+
+/**
+ * What a failed step leaves to read: the release's pods, the namespace's events and the last log
+ * lines of every pod of the release (test hooks included), written to reports/kube/<name>.txt and
+ * returned for the assertion message. A flaky failure is only useful with its evidence kept.
+ */
+export async function keepDiagnostics(namespace: string, release: string, name: string): Promise<string> {
+  const selector = `app.kubernetes.io/instance=${release}`;
+  const parts = [
+    await kubectl(['-n', namespace, 'get', 'pods', '-o', 'wide']),
+    await kubectl(['-n', namespace, 'get', 'events', '--sort-by=.lastTimestamp']),
+    await kubectl(['-n', namespace, 'logs', '-l', selector, '--all-containers', '--prefix', '--tail=80', '--max-log-requests=20']),
+  ].map((r) => `${r.stdout}${r.stderr}`);
+  const text = parts.join('\n----\n');
+  const dir = join(repoRoot, 'reports', 'kube');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${name}.txt`), text);
+  return text;
 }

@@ -37,15 +37,10 @@ set -eu
 CONFIG_DIR="${CONFIG_DIR:-/config}"
 DATA_DIR="${DATA_DIR:-/data}"
 CONF="$CONFIG_DIR/redis.conf"
-# DNS_SUFFIX lets a local test replace ".<ns>.svc.<domain>" with something resolvable.
-DNS_SUFFIX="${DNS_SUFFIX-.${POD_NAMESPACE}.svc.${CLUSTER_DOMAIN}}"
+. "$(dirname "$0")/redis-lib.sh"
 ORDINAL="${POD_NAME##*-}"
-# REDIS_SUBDOMAIN/SENTINEL_SUBDOMAIN: ".<headless service>" for <pod>.<headless>.<ns>.svc names, empty
-# for the per-pod Services (<pod>.<ns>.svc, see redis.podServices); unset means the headless form.
-REDIS_SUBDOMAIN="${REDIS_SUBDOMAIN-.$REDIS_HEADLESS}"
-SENTINEL_SUBDOMAIN="${SENTINEL_SUBDOMAIN-.$SENTINEL_HEADLESS}"
 MY_HOST="${POD_NAME}${REDIS_SUBDOMAIN}${DNS_SUFFIX}"
-POD0_HOST="${REDIS_STS}-0${REDIS_SUBDOMAIN}${DNS_SUFFIX}"
+POD0_HOST="$(redis_host 0)"
 
 log() { echo "redis-init[$POD_NAME]: $*" >&2; }
 
@@ -53,18 +48,6 @@ has_data() {
   if [ -d "$DATA_DIR/appendonlydir" ] && [ -n "$(ls -A "$DATA_DIR/appendonlydir" 2>/dev/null)" ]; then return 0; fi
   [ -s "$DATA_DIR/dump.rdb" ]
 }
-
-# sentinel_cmd <host> <args...>: one Sentinel command, bounded in time, raw output.
-sentinel_cmd() {
-  h="$1"; shift
-  if [ -n "${REDIS_SENTINEL_PASSWORD:-}" ]; then
-    REDISCLI_AUTH="$REDIS_SENTINEL_PASSWORD" timeout 3 redis-cli --no-auth-warning -h "$h" -p "$SENTINEL_PORT" --raw "$@" 2>/dev/null || true
-  else
-    timeout 3 redis-cli -h "$h" -p "$SENTINEL_PORT" --raw "$@" 2>/dev/null || true
-  fi
-}
-
-sentinel_host() { echo "${SENTINEL_STS}-$1${SENTINEL_SUBDOMAIN}${DNS_SUFFIX}"; }
 
 # field <name>: value following the line <name> in a raw key/value reply read from stdin.
 field() { awk -v k="$1" 'found { print; exit } $0 == k { found = 1 }'; }

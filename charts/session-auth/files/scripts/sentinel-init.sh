@@ -15,33 +15,10 @@ set -eu
 
 CONFIG_DIR="${CONFIG_DIR:-/config}"
 CONF="$CONFIG_DIR/sentinel.conf"
-DNS_SUFFIX="${DNS_SUFFIX-.${POD_NAMESPACE}.svc.${CLUSTER_DOMAIN}}"
-REDIS_SUBDOMAIN="${REDIS_SUBDOMAIN-.$REDIS_HEADLESS}"
-SENTINEL_SUBDOMAIN="${SENTINEL_SUBDOMAIN-.$SENTINEL_HEADLESS}"
+. "$(dirname "$0")/redis-lib.sh"
 MY_HOST="${POD_NAME}${SENTINEL_SUBDOMAIN}${DNS_SUFFIX}"
 
 log() { echo "sentinel-init[$POD_NAME]: $*" >&2; }
-
-redis_host() { echo "${REDIS_STS}-$1${REDIS_SUBDOMAIN}${DNS_SUFFIX}"; }
-sentinel_host() { echo "${SENTINEL_STS}-$1${SENTINEL_SUBDOMAIN}${DNS_SUFFIX}"; }
-
-sentinel_cmd() {
-  h="$1"; shift
-  if [ -n "${REDIS_SENTINEL_PASSWORD:-}" ]; then
-    REDISCLI_AUTH="$REDIS_SENTINEL_PASSWORD" timeout 3 redis-cli --no-auth-warning -h "$h" -p "$SENTINEL_PORT" --raw "$@" 2>/dev/null || true
-  else
-    timeout 3 redis-cli -h "$h" -p "$SENTINEL_PORT" --raw "$@" 2>/dev/null || true
-  fi
-}
-
-redis_cmd() {
-  h="$1"; shift
-  if [ -n "${REDIS_PASSWORD:-}" ]; then
-    REDISCLI_AUTH="$REDIS_PASSWORD" timeout 3 redis-cli --no-auth-warning -h "$h" -p "$REDIS_PORT" --raw "$@" 2>/dev/null || true
-  else
-    timeout 3 redis-cli -h "$h" -p "$REDIS_PORT" --raw "$@" 2>/dev/null || true
-  fi
-}
 
 PRIMARY_HOST=""
 PRIMARY_PORT="$REDIS_PORT"
