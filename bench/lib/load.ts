@@ -10,6 +10,8 @@ export interface LoadSpec {
   cookies?: string[];
   /** Cycled per request. */
   bodies?: string[];
+  /** taskset CPU list the load generator runs on (bench/lib/cpus.ts); anywhere when absent. */
+  cpus?: string | undefined;
 }
 
 export interface LoadResult {
@@ -27,11 +29,13 @@ export interface LoadResult {
   p99: number;
   max: number;
   statuses: Record<string, number>;
+  /** CPU seconds the load generator itself used for the run. */
+  cpuSeconds: number;
 }
 
 /** Runs autocannon in a separate process and returns its result. */
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
-  const child = spawnTs('autocannon', `${ROOT}bench/load-worker.ts`, { NODE_ENV: 'production', LOAD_SPEC: JSON.stringify(spec) });
+  const child = spawnTs('autocannon', `${ROOT}bench/load-worker.ts`, { NODE_ENV: 'production', LOAD_SPEC: JSON.stringify(spec) }, [], spec.cpus);
   let out = '';
   child.proc.stdout?.on('data', (b: Buffer) => (out += b.toString()));
   const code = await new Promise<number | null>((resolve) => child.proc.once('exit', (c) => resolve(c)));

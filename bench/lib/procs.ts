@@ -1,6 +1,7 @@
 // Child processes of the bench: every one is tracked by pid and killed on exit, error or signal.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -81,9 +82,11 @@ export function spawnNode(
   name: string,
   args: string[],
   env: Record<string, string>,
-  opts: { capture?: boolean } = {},
+  opts: { capture?: boolean; cpus?: string | undefined } = {},
 ): Child {
-  const proc = spawn(process.execPath, args, {
+  // taskset execs the program: the pid we hold stays Node's own.
+  const [cmd, argv] = opts.cpus ? ['taskset', ['-c', opts.cpus, process.execPath, ...args]] : [process.execPath, args];
+  const proc = spawn(cmd, argv, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -118,6 +121,20 @@ export async function waitHttp(url: string, child: Child, timeoutMs = 20_000): P
 }
 
 /** Runs a TypeScript file in its own Node process (tsx loader), optional extra node flags. */
-export function spawnTs(name: string, file: string, env: Record<string, string>, nodeFlags: string[] = []): Child {
-  return spawnNode(name, [...nodeFlags, '--import', 'tsx', file], env);
+export function spawnTs(name: string, file: string, env: Record<string, string>, nodeFlags: string[] = [], cpus?: string): Child {
+  return spawnNode(name, [...nodeFlags, '--import', 'tsx', file], env, { cpus });
 }
+
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. Per-request CPU
+ * of a server is far steadier than its req/s on a machine shared with other work: the scheduler
+ * decides how much CPU a contender gets, not how much each of its requests costs.
+ */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces), counted from field 3: utime is 14, stime 15.
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(rest[11]) + Number(rest[12])) / CLOCK_TICKS;
+}
+/** USER_HZ: 100 on every Linux the bench runs on (getconf CLK_TCK). */
+const CLOCK_TICKS = 100;

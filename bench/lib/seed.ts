@@ -5,6 +5,7 @@ import { createStandaloneConnection, type RedisConnection } from '../../services
 import { RedisSessionStore } from '../../services/auth/src/sessions/redis-store.js';
 import { newHandle, newToken, sessionIdFromToken } from '../../services/auth/src/sessions/token.js';
 import { newUserId } from '../../services/auth/src/users/repository.js';
+import { slotTag } from '../../services/auth/src/redis/slot-tag.js';
 import { createLogger } from '../../services/auth/src/observability/logger.js';
 import { createMetrics } from '../../services/auth/src/observability/metrics.js';
 
@@ -26,12 +27,22 @@ export class Seeder {
   /** One seeded session id and its user id, for MEMORY USAGE samples. */
   example: { id: string; userId: string } | undefined;
 
-  constructor(url: string) {
-    this.conn = createStandaloneConnection(
-      { url, password: undefined, commandTimeoutMs: 30_000, connectTimeoutMs: 2000, waitReplicas: 0, waitTimeoutMs: 250 },
-      createLogger('warn'),
-      createMetrics({ defaultMetrics: false }),
-    );
+  /**
+   * `url`: a standalone server; or a connection (the cluster's). `slotTagged`: user ids (and so
+   * session ids) carry the user's slot tag, as the service mints them in cluster mode.
+   */
+  constructor(
+    target: string | RedisConnection,
+    private readonly slotTagged = false,
+  ) {
+    this.conn =
+      typeof target === 'string'
+        ? createStandaloneConnection(
+            { url: target, password: undefined, commandTimeoutMs: 30_000, connectTimeoutMs: 2000, waitReplicas: 0, waitTimeoutMs: 250 },
+            createLogger('warn'),
+            createMetrics({ defaultMetrics: false }),
+          )
+        : target;
     this.store = new RedisSessionStore(this.conn, 'sa:v1:', 0);
   }
 
@@ -62,7 +73,8 @@ export class Seeder {
     while (this.users.length <= k) {
       const n = this.users.length;
       // ~25-character addresses, e.g. "ana.k0012345@example.com".
-      this.users.push({ id: newUserId(), email: `${'abcdefghij'[n % 10]}na.k${String(n).padStart(7, '0')}@example.com` });
+      const email = `${'abcdefghij'[n % 10]}na.k${String(n).padStart(7, '0')}@example.com`;
+      this.users.push({ id: newUserId(this.slotTagged ? slotTag(email) : undefined), email });
     }
     return this.users[k]!;
   }
@@ -83,8 +95,8 @@ export class Seeder {
       for (;;) {
         const i = next++;
         if (i >= total) return;
-        const token = newToken();
         const user = this.user(i);
+        const token = newToken(user.id);
         const id = sessionIdFromToken(token);
         this.example ??= { id, userId: user.id };
         await this.store.create(

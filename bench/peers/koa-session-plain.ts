@@ -3,25 +3,9 @@
 import Koa from 'koa';
 import session from 'koa-session';
 import { randomBytes } from 'node:crypto';
-import { createClient } from 'redis';
+import { plainRedisStore } from './plain-store.js';
 
-const client = createClient({ url: process.env.REDIS_URL });
-client.on('error', (err: Error) => console.error('redis', err.message));
-await client.connect();
-
-const PREFIX = 'peer:koa:';
-const store = {
-  async get(key: string) {
-    const v = await client.get(PREFIX + key);
-    return v ? (JSON.parse(v) as Record<string, unknown>) : undefined;
-  },
-  async set(key: string, sess: unknown, maxAge: number | 'session' | undefined) {
-    await client.set(PREFIX + key, JSON.stringify(sess), typeof maxAge === 'number' ? { PX: maxAge } : {});
-  },
-  async destroy(key: string) {
-    await client.del(PREFIX + key);
-  },
-};
+const store = await plainRedisStore('peer:koa:');
 
 const app = new Koa();
 app.keys = [process.env.SESSION_KEY ?? 'peer-key-0123456789-0123456789-0123'];

@@ -11,16 +11,17 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createClient } from 'redis';
 import { startStandalone, type Standalone } from '../../packages/topology/src/index.js';
-import { ReplicatedSessionStore } from '../../services/auth/src/sessions/replicated-store.js';
+import { createReplicatedStore } from '../../services/auth/src/replication/store.js';
 import { RedisSessionStore } from '../../services/auth/src/sessions/redis-store.js';
 import { createStandaloneConnection } from '../../services/auth/src/redis/connection.js';
 import { runScript, type RedisExec } from '../../services/auth/src/redis/exec.js';
-import { CREATE_SESSION } from '../../services/auth/src/redis/scripts.js';
-import { baseKeys, replicationKeys, R_CREATE } from '../../services/auth/src/replication/scripts.js';
+import { CREATE_SESSION } from '../../services/auth/src/sessions/redis-scripts.js';
+import { replicationLayout, R_CREATE } from '../../services/auth/src/replication/scripts.js';
 import { encodeSession } from '../../services/auth/src/sessions/codec.js';
 import { createLogger } from '../../services/auth/src/observability/logger.js';
 import { createMetrics } from '../../services/auth/src/observability/metrics.js';
-import type { SessionRecord, SessionStore } from '../../services/auth/src/sessions/types.js';
+import type { SessionStore } from '../../services/auth/src/sessions/types.js';
+import { record as sessionRecord } from '../../services/auth/test/support/records.js';
 import { StoreError } from '../../services/auth/src/errors.js';
 
 const env = (k: string, d: string) => process.env[k] || d;
@@ -45,18 +46,36 @@ const pct = (xs: number[], p: number) => {
 };
 const log = (...a: unknown[]) => console.log(`[bench:replicated ${new Date().toISOString().slice(11, 19)}]`, ...a);
 
-function record(userId: string): SessionRecord {
-  const now = Date.now();
-  return {
-    userId,
-    email: `${userId}@example.com`,
-    handle: randomBytes(12).toString('base64url'),
-    createdAt: now,
-    lastSeenAt: now,
-    absoluteExpiresAt: now + 43_200_000,
-    ip: '203.0.113.7',
-    userAgent: 'Chrome 120 on Windows',
-  };
+const record = (userId: string) =>
+  sessionRecord(userId, Date.now(), { absoluteExpiresAt: Date.now() + 43_200_000, userAgent: 'Chrome 120 on Windows' });
+
+/** The centralized store on `url`, as the app builds it (no replicas to WAIT for). */
+async function centralStore(url: string): Promise<RedisSessionStore> {
+  const conn = createStandaloneConnection(
+    { url, password: undefined, commandTimeoutMs: 500, connectTimeoutMs: 500, waitReplicas: 0, waitTimeoutMs: 250 },
+    createLogger('silent'),
+    createMetrics({ defaultMetrics: false }),
+  );
+  await conn.ready;
+  return new RedisSessionStore(conn, 'sa:v1:', 0);
+}
+
+/** A replica in this process (A, the writer of the fault tests). */
+function replicaHere(url: string, blockMs?: number) {
+  return createReplicatedStore({ url, commandTimeoutMs: 500, connectTimeoutMs: 500 }, { namespace: NS, ...(blockMs ? { blockMs } : {}) });
+}
+
+/** Retries `fn` every 10 ms until it succeeds; ms from `since` (wall clock) to that success, NaN if never. */
+async function firstSuccess(since: number, fn: () => Promise<unknown>): Promise<number> {
+  for (let i = 0; i < 2000; i++) {
+    try {
+      await fn();
+      return wall() - since;
+    } catch {
+      await sleep(10);
+    }
+  }
+  return NaN;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -74,7 +93,13 @@ interface Replica {
   child: ChildProcess;
   ready: Promise<{ readyMs: number; sessions: number; heapDelta: number; rssDelta: number; heapUsed: number; rss: number }>;
   call(cmd: string, extra?: Record<string, unknown>): Promise<Record<string, unknown>>;
-  onApply(fn: (m: { t: number; put?: string; dels: string[] }) => void): void;
+  /**
+   * Starts watching `id` on the replica and resolves once it is watching; `at` then resolves with
+   * the wall time get(id) there first found the session (present) or first no longer did.
+   */
+  watch(id: string, present: boolean): Promise<{ at: Promise<number> }>;
+  /** Resolves once the replica holds `id`. */
+  has(id: string): Promise<void>;
   kill(): Promise<void>;
 }
 
@@ -87,32 +112,39 @@ function startReplica(url: string, mode: 'replicated' | 'redis'): Replica {
   children.add(child);
   let rid = 0;
   const waiting = new Map<number, (m: Record<string, unknown>) => void>();
-  const applyFns: ((m: { t: number; put?: string; dels: string[] }) => void)[] = [];
   let readyResolve!: (m: never) => void;
   let readyReject!: (e: Error) => void;
   const ready = new Promise<never>((res, rej) => ((readyResolve = res), (readyReject = rej)));
   child.on('exit', (code) => readyReject(new Error(`replica exited with ${code}`)));
   child.on('message', (m: Record<string, unknown> & { type: string }) => {
     if (m.type === 'ready') readyResolve(m as never);
-    else if (m.type === 'apply') for (const f of applyFns) f(m as never);
     else if (m.type === 'reply') waiting.get(m.rid as number)?.(m);
   });
+  const call = (cmd: string, extra: Record<string, unknown> = {}) => {
+    const id = ++rid;
+    return new Promise<Record<string, unknown>>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`replica did not answer ${cmd}`)), 12_000);
+      waiting.set(id, (m) => {
+        clearTimeout(timer);
+        waiting.delete(id);
+        resolve(m);
+      });
+      child.send({ cmd, rid: id, ...extra });
+    });
+  };
   return {
     child,
     ready,
-    call(cmd, extra = {}) {
-      const id = ++rid;
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`replica did not answer ${cmd}`)), 10_000);
-        waiting.set(id, (m) => {
-          clearTimeout(timer);
-          waiting.delete(id);
-          resolve(m);
-        });
-        child.send({ cmd, rid: id, ...extra });
-      });
+    call,
+    async watch(id, present) {
+      const at = call('await', { id, present }).then((m) => Number(m.t));
+      // IPC keeps order: once this answers, the replica is already polling for `id`.
+      await call('ping');
+      return { at };
     },
-    onApply: (fn) => void applyFns.push(fn),
+    async has(id) {
+      for (let i = 0; i < 200 && !(await call('get', { id })).found; i++) await sleep(5);
+    },
     async kill() {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
@@ -137,8 +169,7 @@ async function usedMemory(c: Awaited<ReturnType<typeof redisClient>>): Promise<n
 
 /** Seeds n sessions through the real write scripts, a window of requests in flight. */
 async function seed(exec: RedisExec, n: number, design: 'replicated' | 'redis'): Promise<string[]> {
-  const keys = replicationKeys(NS);
-  const base = baseKeys(keys);
+  const layout = replicationLayout(NS, 100_000, 'bench');
   const ids: string[] = [];
   const WINDOW = 256;
   const t0 = performance.now();
@@ -152,7 +183,7 @@ async function seed(exec: RedisExec, n: number, design: 'replicated' | 'redis'):
       ids.push(id);
       batch.push(
         design === 'replicated'
-          ? runScript(exec, R_CREATE, [...base, keys.userPrefix + user], [now, 100_000, 'bench', id, encodeSession(r), now + IDLE, r.createdAt, 10, r.absoluteExpiresAt])
+          ? runScript(exec, R_CREATE, [...layout.base, layout.keys.userPrefix + user], [...layout.prelude(now), id, encodeSession(r), now + IDLE, r.createdAt, 10, r.absoluteExpiresAt])
           : runScript(exec, CREATE_SESSION, [`sa:v1:s:${id}`, `sa:v1:u:${user}:s`], [encodeSession(r), IDLE, r.createdAt, 10, 'sa:v1:s:', id, r.absoluteExpiresAt]),
       );
     }
@@ -242,20 +273,11 @@ async function memoryAndThroughput() {
 
     if (n === SIZES.find((s) => s >= 100_000) || (n === SIZES[SIZES.length - 1] && !results.validation)) {
       log(`validation loops at ${n} sessions`);
-      const replicated = new ReplicatedSessionStore({
-        redis: { url: redis.url, commandTimeoutMs: 500, connectTimeoutMs: 500 },
-        namespace: NS,
-      });
+      const replicated = replicaHere(redis.url);
       await replicated.ready;
       const vr = await validationLoop(replicated, rIds);
       await replicated.close();
-      const conn = createStandaloneConnection(
-        { url: redis.url, password: undefined, commandTimeoutMs: 500, connectTimeoutMs: 500, waitReplicas: 0, waitTimeoutMs: 250 },
-        createLogger('silent'),
-        createMetrics({ defaultMetrics: false }),
-      );
-      await conn.ready;
-      const central = new RedisSessionStore(conn, 'sa:v1:', 0);
+      const central = await centralStore(redis.url);
       const vc = await validationLoop(central, cIds);
       await central.close();
       results.validation = { sessions: n, concurrency: CONCURRENCY, seconds: SECONDS, replicated: vr, centralized: vc };
@@ -271,51 +293,36 @@ async function memoryAndThroughput() {
 async function propagationAndFaults() {
   const redis = await startStandalone({ name: 'bench-replicated-faults', appendonly: true });
   servers.push(redis);
-  const a = new ReplicatedSessionStore({
-    redis: { url: redis.url, commandTimeoutMs: 500, connectTimeoutMs: 500 },
-    namespace: NS,
-    blockMs: 500,
-  });
+  const a = replicaHere(redis.url, 500);
   await a.ready;
   let b = startReplica(redis.url, 'replicated');
   await b.ready;
   const OPTS = { idleTimeoutMs: IDLE, maxPerUser: 10 };
 
-  // --- propagation: create on A -> applied on B (validation succeeds from then), revoke -> refused.
-  const seen = new Map<string, number>();
-  const attach = (rep: Replica) =>
-    rep.onApply((m) => {
-      if (m.put) seen.set(`c:${m.put}`, m.t);
-      for (const d of m.dels) seen.set(`r:${d}`, m.t);
-    });
-  attach(b);
-  await b.call('track', { on: true });
+  // --- propagation: create on A -> visible to get() on B (validation succeeds from then), revoke -> refused.
   const createDelay: number[] = [];
   const revokeDelay: number[] = [];
   const ackCreate: number[] = [];
   const ackRevoke: number[] = [];
   const ids: string[] = [];
-  const waitSeen = async (key: string) => {
-    for (let i = 0; i < 2000 && !seen.has(key); i++) await sleep(i < 100 ? 0 : 1);
-    return seen.get(key);
-  };
   for (let i = 0; i < SAMPLES; i++) {
     const id = sid();
     ids.push(id);
+    const seen = await b.watch(id, true);
     const t0 = wall();
     await a.create(id, record(`p${i}`), OPTS);
     ackCreate.push(wall() - t0);
-    const t = await waitSeen(`c:${id}`);
-    if (t !== undefined) createDelay.push(t - t0);
+    const t = await seen.at;
+    if (Number.isFinite(t)) createDelay.push(t - t0);
   }
   for (const id of ids) {
+    const seen = await b.watch(id, false);
     const t0 = wall();
     await a.revoke(id);
     ackRevoke.push(wall() - t0);
-    const t = await waitSeen(`r:${id}`);
-    if (t !== undefined) revokeDelay.push(t - t0);
+    const t = await seen.at;
+    if (Number.isFinite(t)) revokeDelay.push(t - t0);
   }
-  await b.call('track', { on: false });
   const dist = (xs: number[]) => ({ n: xs.length, p50Ms: r2(pct(xs, 50), 3), p99Ms: r2(pct(xs, 99), 3), maxMs: r2(Math.max(...xs), 3) });
   results.propagation = {
     createToValidOnB: dist(createDelay),
@@ -330,7 +337,7 @@ async function propagationAndFaults() {
   {
     const id = sid();
     await a.create(id, record('part'), OPTS);
-    for (let i = 0; i < 200 && !(await b.call('get', { id })).found; i++) await sleep(5);
+    await b.has(id);
     await b.call('pause');
     const t0 = wall();
     await a.revoke(id);
@@ -370,14 +377,8 @@ async function propagationAndFaults() {
   {
     const existing = sid();
     await a.create(existing, record('kill'), OPTS);
-    for (let i = 0; i < 200 && !(await b.call('get', { id: existing })).found; i++) await sleep(5);
-    const conn = createStandaloneConnection(
-      { url: redis.url, password: undefined, commandTimeoutMs: 500, connectTimeoutMs: 500, waitReplicas: 0, waitTimeoutMs: 250 },
-      createLogger('silent'),
-      createMetrics({ defaultMetrics: false }),
-    );
-    await conn.ready;
-    const central = new RedisSessionStore(conn, 'sa:v1:', 0);
+    await b.has(existing);
+    const central = await centralStore(redis.url);
     await central.create(existing, record('kill'), OPTS);
 
     const tKill = wall();
@@ -419,16 +420,7 @@ async function propagationAndFaults() {
     const tStart = wall();
     await redis.redis.start();
     const probe = sid();
-    let writesBackMs = NaN;
-    for (let i = 0; i < 2000; i++) {
-      try {
-        await a.create(probe, record('kill'), OPTS);
-        writesBackMs = wall() - tStart;
-        break;
-      } catch {
-        await sleep(10);
-      }
-    }
+    const writesBackMs = await firstSuccess(tStart, () => a.create(probe, record('kill'), OPTS));
     let bCaughtUpMs = NaN;
     for (let i = 0; i < 2000; i++) {
       const g = await b.call('get', { id: probe });
@@ -460,14 +452,8 @@ async function propagationAndFaults() {
   {
     const existing = sid();
     await a.create(existing, record('hang'), OPTS);
-    for (let i = 0; i < 200 && !(await b.call('get', { id: existing })).found; i++) await sleep(5);
-    const hconn = createStandaloneConnection(
-      { url: redis.url, password: undefined, commandTimeoutMs: 500, connectTimeoutMs: 500, waitReplicas: 0, waitTimeoutMs: 250 },
-      createLogger('silent'),
-      createMetrics({ defaultMetrics: false }),
-    );
-    await hconn.ready;
-    const hcentral = new RedisSessionStore(hconn, 'sa:v1:', 0);
+    await b.has(existing);
+    const hcentral = await centralStore(redis.url);
     await redis.redis.pause();
     const t0 = wall();
     const tg = performance.now();
@@ -493,16 +479,7 @@ async function propagationAndFaults() {
     await redis.redis.resume();
     const tr = wall();
     const probe = sid();
-    let back = NaN;
-    for (let i = 0; i < 2000; i++) {
-      try {
-        await a.create(probe, record('hang'), OPTS);
-        back = wall() - tr;
-        break;
-      } catch {
-        await sleep(10);
-      }
-    }
+    const back = await firstSuccess(tr, () => a.create(probe, record('hang'), OPTS));
     faults.redisHung = {
       hungMs: r2(tr - t0, 0),
       writeFailureKind: err,
