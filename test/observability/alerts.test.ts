@@ -74,6 +74,7 @@ describe('alerts.yaml', () => {
         'SessionStoreUnavailable',
         'NoWritablePrimary',
         'RedisFailoverHappened',
+        'RedisClusterSlotsWithoutPrimary',
         'LoginFailuresSpiking',
         'AuthReplicaDown',
       ]),
