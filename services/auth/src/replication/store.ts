@@ -5,6 +5,7 @@ import { StoreError } from '../errors.js';
 import { createDedicatedConnection } from '../redis/connection.js';
 import type { RedisExec } from '../redis/exec.js';
 import { startSweeper } from '../sessions/session-map.js';
+import { nextTurn } from '../sessions/next-turn.js';
 import type { CreateResult, CreateSessionOptions, SessionRecord, SessionStore, StoreGuarantees } from '../sessions/types.js';
 import { Follower } from './follower.js';
 import type { Written } from './writer.js';
@@ -93,6 +94,8 @@ export class ReplicatedSessionStore implements SessionStore {
   // Reads: local only.
 
   async get(id: string): Promise<SessionRecord | null> {
+    // Answered in the next event-loop turn, read then (sessions/next-turn.ts: why).
+    await nextTurn();
     this.assertServing('get');
     return this.follower.live(id)?.record ?? null;
   }

@@ -1,6 +1,7 @@
 import type { CreateResult, CreateSessionOptions, SessionRecord, SessionStore, StoreGuarantees } from './types.js';
 import { ttlFor } from './types.js';
 import { SessionMap, startSweeper, type MapEntry } from './session-map.js';
+import { nextTurn } from './next-turn.js';
 
 /**
  * The embedded default: one process, no other server. Expiry is lazy on access plus a periodic
@@ -26,6 +27,8 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async get(id: string): Promise<SessionRecord | null> {
+    // Answered in the next event-loop turn, read then (next-turn.ts: why).
+    await nextTurn();
     return this.live(id)?.record ?? null;
   }
 

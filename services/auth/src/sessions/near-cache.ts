@@ -1,6 +1,7 @@
 import type { Metrics } from '../observability/metrics.js';
 import type { ResetReason } from '../redis/tracking.js';
 import type { CreateResult, CreateSessionOptions, SessionRecord, SessionStore } from './types.js';
+import { nextTurn } from './next-turn.js';
 
 /** What the near cache needs of the tracked connection (redis/tracking.ts). */
 export interface TrackedSource {
@@ -74,8 +75,15 @@ export class NearCacheStore implements SessionStore {
     const now = this.now();
     if (e) {
       if (now < e.until) {
-        this.lookups.hit++;
-        return Promise.resolve(e.record);
+        // Answered in the next event-loop turn (next-turn.ts: why). An invalidation, a flush or the
+        // bound that came in the meantime is honoured: the entry must still be the one found.
+        return nextTurn().then(() => {
+          if (this.entries.get(id) === e && this.now() < e.until) {
+            this.lookups.hit++;
+            return e.record;
+          }
+          return this.get(id);
+        });
       }
       this.entries.delete(id);
     }
