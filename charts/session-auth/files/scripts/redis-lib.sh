@@ -40,3 +40,25 @@ resolve_ip() {
 
 # info_field <name>: value of <name> in INFO / CLUSTER INFO text ("name:value" lines) read from stdin.
 info_field() { tr -d '\r' | sed -n "s/^$1://p"; }
+
+# conf_base / conf_auth: the redis.conf lines every data node has, whatever the topology (the first
+# goes before the topology's own lines, the second after them). Need REDIS_PORT DATA_DIR APPENDFSYNC
+# [MAXMEMORY] [REDIS_PASSWORD] [EXTRA_CONFIG_FILE].
+conf_base() {
+  echo "port $REDIS_PORT"
+  echo "bind * -::*"
+  echo "protected-mode no"
+  echo "dir $DATA_DIR"
+  echo "appendonly yes"
+  echo "appendfsync $APPENDFSYNC"
+  echo "save \"\""
+  echo "maxmemory-policy noeviction"
+  if [ -n "${MAXMEMORY:-}" ]; then echo "maxmemory $MAXMEMORY"; fi
+}
+conf_auth() {
+  if [ -n "${REDIS_PASSWORD:-}" ]; then
+    echo "requirepass \"$REDIS_PASSWORD\""
+    echo "masterauth \"$REDIS_PASSWORD\""
+  fi
+  if [ -n "${EXTRA_CONFIG_FILE:-}" ] && [ -s "$EXTRA_CONFIG_FILE" ]; then cat "$EXTRA_CONFIG_FILE"; fi
+}
