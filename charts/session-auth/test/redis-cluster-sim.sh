@@ -16,24 +16,21 @@ export POD_NAMESPACE=ns CLUSTER_DOMAIN=local TOPOLOGY=cluster REDIS_STS=sa-redis
   INIT_WAIT_SECONDS=15 MIN_REPLICAS_TO_WRITE=0 MIN_REPLICAS_MAX_LAG=10 APPENDFSYNC=everysec MAXMEMORY= REDIS_PASSWORD=rpw \
   REDISCLI_AUTH=rpw PRESTOP_WAIT_SECONDS=10 PRESTOP_HANDOVER_AFTER_SECONDS=0.5
 ip() { echo "127.0.3.$(($1+1))"; }
-init() { POD_NAME=sa-redis-$1 CONFIG_DIR=$B/r$1/config DATA_DIR=$B/r$1/data sh "$S/cluster-init.sh"; }
+# init <i> [exec]: cluster-init.sh of pod i (exec: when run by bg).
+init() { ${2:-} env POD_NAME="sa-redis-$1" CONFIG_DIR="$B/r$1/config" DATA_DIR="$B/r$1/data" sh "$S/cluster-init.sh"; }
+. "$(dirname "$0")/sim-procs.sh"
 start() {
   sed -i "s/^bind .*/bind $(ip "$1")/" "$B/r$1/config/redis.conf"
-  printf 'daemonize yes\npidfile %s\nlogfile %s\n' "$B/r$1/pid" "$B/r$1/log" >> "$B/r$1/config/redis.conf"
-  redis-server "$B/r$1/config/redis.conf"
+  printf 'logfile %s\n' "$B/r$1/log" >> "$B/r$1/config/redis.conf"
+  bg "r$1" redis-server "$B/r$1/config/redis.conf"
 }
 # The sidecar and the preStop talk to "their" node at SELF_HOST: here each node has its own loopback IP.
-bootstrap() {
-  SELF_HOST=$(ip "$1") POD_NAME=sa-redis-$1 sh "$S/cluster-bootstrap.sh" > "$B/boot$1.log" 2>&1 &
-  echo $! > "$B/boot$1.pid"
-}
-stop_boot() { kill "$(cat "$B/boot$1.pid")" 2>/dev/null; }
+bootstrap() { bg "boot$1" env SELF_HOST="$(ip "$1")" POD_NAME="sa-redis-$1" sh "$S/cluster-bootstrap.sh" > "$B/boot$1.log" 2>&1; }
+stop_boot() { stop "boot$1"; }
 cmd() { h=$(ip "$1"); shift; redis-cli --no-auth-warning -h "$h" -p 7379 "$@"; }
 nodes() { cmd 0 CLUSTER NODES | awk '{ split($2, a, "@"); print a[1], $3, ($9 ? $9 : "") }' | sort; }
 state() { cmd "$1" CLUSTER INFO | tr -d '\r' | sed -n 's/^cluster_state://p'; }
 wait_ok() { for _ in $(seq 1 60); do bad=0; for i in 0 1 2 3 4 5; do [ "$(state "$i")" = ok ] || bad=1; done; [ "$bad" = 0 ] && return 0; sleep 0.5; done; echo "cluster_state not ok everywhere"; return 1; }
-cleanup() { for i in 0 1 2 3 4 5; do stop_boot "$i"; [ -f "$B/r$i/pid" ] && kill "$(cat "$B/r$i/pid")" 2>/dev/null; done; }
-trap cleanup EXIT
 # Every replica's replication link up (its initial sync done): a replica that never synced may not be promoted.
 wait_linked() {
   for _ in $(seq 1 60); do
@@ -49,7 +46,8 @@ wait_linked() {
 for i in 0 1 2 3 4 5; do mkdir -p "$B/r$i/data"; done
 
 echo "== fresh install: every init, every server, every sidecar"
-for i in 0 1 2 3 4 5; do init "$i" & done; wait
+for i in 0 1 2 3 4 5; do bg "init$i" init "$i" exec; done
+for i in 0 1 2 3 4 5; do wait "$(pid_of "init$i")"; rm -f "$B/pid/init$i"; done
 grep -E '^cluster-announce' "$B/r1/config/redis.conf"
 for i in 0 1 2 3 4 5; do start "$i"; bootstrap "$i"; done
 wait_ok || exit 1; wait_linked || exit 1; nodes
@@ -61,14 +59,14 @@ P=$(cmd 0 CLUSTER NODES | awk '$3 ~ /master/ && $9 ~ /^0-/ { split($2, a, "@"); 
 i=$(( ${P##*.} - 1 ))
 echo "slot of {b}k: $(cmd 0 CLUSTER KEYSLOT '{b}k')"
 echo "== kill -9 the primary of slot 0 (pod $i) and restart it at once with its nodes.conf"
-kill -9 "$(cat "$B/r$i/pid")"; t0=$(date +%s)
+kill9 "r$i"; t0=$(date +%s)
 init "$i"; echo "init held it back $(( $(date +%s) - t0 )) s"
 start "$i"; wait_ok; wait_linked; nodes
 
 echo "== a replica loses its volume (nodes.conf and AOF) and comes back empty"
 R=$(cmd 0 CLUSTER NODES | awk '$3 ~ /slave/ { split($2, a, "@"); split(a[1], h, ":"); print h[1]; exit }')
 j=$(( ${R##*.} - 1 ))
-kill -9 "$(cat "$B/r$j/pid")"; stop_boot "$j"; rm -rf "$B/r$j/data"; mkdir -p "$B/r$j/data"
+kill9 "r$j"; stop_boot "$j"; rm -rf "$B/r$j/data"; mkdir -p "$B/r$j/data"
 sleep 3
 init "$j"; start "$j"; bootstrap "$j"
 for _ in $(seq 1 40); do grep -q joined "$B/boot$j.log" && break; sleep 0.5; done

@@ -15,26 +15,30 @@ export POD_NAMESPACE=ns CLUSTER_DOMAIN=local TOPOLOGY=sentinel REDIS_STS=sa-redi
   SENTINEL_STS=sa-sentinel SENTINEL_HEADLESS=sa-sentinel-headless SENTINEL_REPLICAS=3 SENTINEL_PORT=26379 MASTER_NAME=mymaster INIT_WAIT_SECONDS=6 \
   MIN_REPLICAS_TO_WRITE=1 MIN_REPLICAS_MAX_LAG=10 APPENDFSYNC=everysec MAXMEMORY= REDIS_PASSWORD=rpw REDIS_SENTINEL_PASSWORD=spw \
   QUORUM=2 DOWN_AFTER_MS=1000 FAILOVER_TIMEOUT_MS=10000 PARALLEL_SYNCS=1
-redis_init() { POD_NAME=sa-redis-$1 CONFIG_DIR=$B/r$1/config DATA_DIR=$B/r$1/data sh $S/redis-init.sh; }
-redis_start() { sed -i "s/^bind .*/bind 127.0.1.$(($1+1))/" $B/r$1/config/redis.conf; echo "daemonize yes" >> $B/r$1/config/redis.conf; echo "pidfile $B/r$1/pid" >> $B/r$1/config/redis.conf; echo "logfile $B/r$1/log" >> $B/r$1/config/redis.conf; redis-server $B/r$1/config/redis.conf; }
-sent_init() { POD_NAME=sa-sentinel-$1 CONFIG_DIR=$B/s$1 sh $S/sentinel-init.sh; }
-sent_start() { sed -i "s/^bind .*/bind 127.0.2.$(($1+1))/" $B/s$1/sentinel.conf; printf 'daemonize yes\npidfile %s\nlogfile %s\n' $B/s$1/pid $B/s$1/log >> $B/s$1/sentinel.conf; redis-sentinel $B/s$1/sentinel.conf; }
+. "$(dirname "$0")/sim-procs.sh"
+# redis_init / sent_init <i> [exec]: the init script of pod i (exec: when run by bg).
+redis_init() { ${2:-} env POD_NAME=sa-redis-$1 CONFIG_DIR=$B/r$1/config DATA_DIR=$B/r$1/data sh $S/redis-init.sh; }
+redis_start() { sed -i "s/^bind .*/bind 127.0.1.$(($1+1))/" $B/r$1/config/redis.conf; echo "logfile $B/r$1/log" >> $B/r$1/config/redis.conf; bg r$1 redis-server $B/r$1/config/redis.conf; }
+sent_init() { ${2:-} env POD_NAME=sa-sentinel-$1 CONFIG_DIR=$B/s$1 sh $S/sentinel-init.sh; }
+sent_start() { sed -i "s/^bind .*/bind 127.0.2.$(($1+1))/" $B/s$1/sentinel.conf; echo "logfile $B/s$1/log" >> $B/s$1/sentinel.conf; bg s$1 redis-sentinel $B/s$1/sentinel.conf; }
+# par <init function>: pods 0 1 2 at once, and wait for the three.
+par() { for i in 0 1 2; do bg init$i $1 $i exec; done; for i in 0 1 2; do wait $(pid_of init$i); rm -f $B/pid/init$i; done; }
 role() { REDISCLI_AUTH=rpw redis-cli --no-auth-warning -h 127.0.1.$(($1+1)) INFO replication | tr -d '\r' | grep -E '^(role|master_host|connected_slaves|master_link_status)' | tr '\n' ' '; echo; }
 master() { REDISCLI_AUTH=spw redis-cli --no-auth-warning -h 127.0.2.1 -p 26379 SENTINEL get-master-addr-by-name mymaster | tr '\n' ' '; echo; }
 for i in 0 1 2; do mkdir -p $B/r$i/data; done
 
 echo "== fresh install: data inits in parallel, then servers, then sentinels"
-for i in 0 1 2; do redis_init $i & done; wait
+par redis_init
 for i in 0 1 2; do redis_start $i; done
 sleep 1
-for i in 0 1 2; do sent_init $i & done; wait
+par sent_init
 for i in 0 1 2; do sent_start $i; done
 sleep 4
 for i in 0 1 2; do role $i; done; master
 REDISCLI_AUTH=rpw redis-cli --no-auth-warning -h 127.0.1.1 SET k v
 
 echo "== kill primary pod-0 (SIGKILL) and lose its PVC"
-kill -9 $(cat $B/r0/pid); rm -rf $B/r0/data; mkdir -p $B/r0/data
+kill9 r0; rm -rf $B/r0/data; mkdir -p $B/r0/data
 redis_init 0; grep -E '^replicaof|role decided' $B/r0/config/redis.conf
 redis_start 0; sleep 3
 for i in 0 1 2; do role $i; done; master
@@ -42,11 +46,9 @@ echo "key after failover+rejoin (on pod-0 replica): $(REDISCLI_AUTH=rpw redis-cl
 
 echo "== kill current primary, restart it immediately with its data"
 P=$(master | awk '{print $1}'); i=${P#sa-redis-}; i=${i%%.*}
-kill -9 $(cat $B/r$i/pid); redis_init $i; grep -E '^replicaof|role decided' $B/r$i/config/redis.conf
+kill9 r$i; redis_init $i; grep -E '^replicaof|role decided' $B/r$i/config/redis.conf
 redis_start $i; sleep 3
 for j in 0 1 2; do role $j; done; master
 
 echo "== restart a sentinel: it must learn the current primary from its peers"
-kill $(cat $B/s2/pid); sleep 0.5; rm -rf $B/s2; sent_init 2; grep 'sentinel monitor' $B/s2/sentinel.conf
-
-for f in $B/r*/pid $B/s*/pid; do kill $(cat $f) 2>/dev/null; done
+stop s2; rm -rf $B/s2; sent_init 2; grep 'sentinel monitor' $B/s2/sentinel.conf

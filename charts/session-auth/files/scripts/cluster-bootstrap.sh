@@ -16,11 +16,13 @@
 set -u
 . "$(dirname "$0")/redis-lib.sh"
 ORDINAL="${POD_NAME##*-}"
-trap 'exit 0' TERM INT
+# A TERM during a nap also stops the nap's sleep (else left running when this is not PID 1 of a container).
+nap_pid=""
+trap '[ -z "$nap_pid" ] || kill "$nap_pid" 2>/dev/null; exit 0' TERM INT
 
 log() { echo "cluster-bootstrap[$POD_NAME]: $*" >&2; }
-idle() { while :; do sleep 3600 & wait $!; done; }
-nap() { sleep "$1" & wait $!; }
+nap() { sleep "$1" & nap_pid=$!; wait "$nap_pid"; nap_pid=""; }
+idle() { while :; do nap 3600; done; }
 
 # SELF_HOST: where this pod's redis-server listens for its sidecar (a local test gives each node its own).
 SELF_HOST="${SELF_HOST:-127.0.0.1}"
