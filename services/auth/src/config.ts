@@ -81,6 +81,9 @@ const EnvShape = {
     ARGON2_PARALLELISM: int(1, 16).default(1),
     ARGON2_MAX_CONCURRENCY: int(1, 64).default(Math.max(1, availableParallelism() - 1)),
     ARGON2_MAX_QUEUE: int(0).default(64),
+    ARGON2_RUNNER: z.enum(['process', 'inline']).default('process'),
+    ARGON2_SCHED_IDLE: bool.default(true),
+    ARGON2_NICE: int(0, 19).default(19),
 
     HTTP_BODY_LIMIT_BYTES: int(256, 1_048_576).default(8192),
     HTTP_REQUEST_TIMEOUT_MS: int(1000, 600_000).default(30_000),
@@ -215,6 +218,11 @@ export interface Config {
     readonly parallelism: number;
     readonly maxConcurrency: number;
     readonly maxQueue: number;
+    /** process: a child at a lower CPU priority (users/argon2-runner.ts); inline: this process's pool. */
+    readonly runner: 'process' | 'inline';
+    /** The hasher's threads under SCHED_IDLE (process runner); else, or if refused, at `nice`. */
+    readonly schedIdle: boolean;
+    readonly nice: number;
   };
 }
 
@@ -316,6 +324,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       parallelism: e.ARGON2_PARALLELISM,
       maxConcurrency: e.ARGON2_MAX_CONCURRENCY,
       maxQueue: e.ARGON2_MAX_QUEUE,
+      runner: e.ARGON2_RUNNER,
+      schedIdle: e.ARGON2_SCHED_IDLE,
+      nice: e.ARGON2_NICE,
     },
   });
 }

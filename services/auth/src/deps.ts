@@ -12,6 +12,7 @@ import type { SessionStore } from './sessions/types.js';
 import { MemoryLoginThrottle, RedisLoginThrottle, type LoginThrottle } from './security/throttle.js';
 import { MemoryUserRepository, RedisUserRepository, type UserRepository } from './users/repository.js';
 import { PasswordHasher } from './users/password.js';
+import { ProcessRunner, inlineRunner, type Argon2Runner } from './users/argon2-runner.js';
 import type { AppDeps } from './app.js';
 
 export interface Dependencies extends Omit<AppDeps, 'lifecycle'> {
@@ -138,11 +139,30 @@ export async function buildDependencies(config: Config, logger: Logger, metrics:
     metrics,
     logger,
   );
+  const runner: Argon2Runner =
+    config.argon2.runner === 'inline'
+      ? inlineRunner()
+      : new ProcessRunner({
+          idle: config.argon2.schedIdle,
+          nice: config.argon2.nice,
+          threads: config.argon2.maxConcurrency,
+          onReady: (info) =>
+            info.policy === 'idle' || !config.argon2.schedIdle
+              ? logger.debug(info, 'password hasher started')
+              : logger.warn(info, 'password hasher started without SCHED_IDLE (no chrt?): a login storm takes more CPU from validation'),
+          onExit: (info) => {
+            metrics.hasherExits.inc();
+            logger.warn(info, 'password hasher exited; the next hash starts a new one');
+          },
+        });
   const hasher = new PasswordHasher(
     { memoryCost: config.argon2.memoryCost, timeCost: config.argon2.timeCost, parallelism: config.argon2.parallelism },
     { max: config.argon2.maxConcurrency, maxQueue: config.argon2.maxQueue },
     metrics,
+    runner,
   );
+  // Last: logins still draining when the store closes have already had their hash.
+  closers.push(() => hasher.close());
   return {
     config,
     logger,

@@ -27,6 +27,7 @@ export interface Metrics {
   readonly sessionsRevoked: Counter<'reason'>;
   readonly hashDuration: Histogram<'op'>;
   readonly hashQueue: Gauge;
+  readonly hasherExits: Counter;
   readonly http: Histogram<'method' | 'route' | 'status'>;
   /** Replicated store only; 0 elsewhere, so dashboards and alerts have a series in every mode. */
   readonly replicationLag: Gauge;
@@ -178,6 +179,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     hashQueue: new Gauge({
       name: 'auth_password_hash_queue_length',
       help: 'Password hash operations waiting for a slot.',
+      registers,
+    }),
+    hasherExits: new Counter({
+      name: 'auth_password_hasher_exits_total',
+      help: 'Unexpected exits of the password hasher process (ARGON2_RUNNER=process); the next hash starts a new one.',
       registers,
     }),
     http: new Histogram({

@@ -2,12 +2,9 @@ import argon2 from 'argon2';
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { Argon2Params, Argon2Runner } from './argon2-runner.js';
 
-export interface Argon2Params {
-  readonly memoryCost: number;
-  readonly timeCost: number;
-  readonly parallelism: number;
-}
+export type { Argon2Params } from './argon2-runner.js';
 
 /**
  * A counting semaphore with a bounded queue. argon2id at OWASP parameters costs ~20 MiB and tens
@@ -63,6 +60,8 @@ export class PasswordHasher {
     private readonly params: Argon2Params,
     concurrency: { max: number; maxQueue: number },
     private readonly metrics: Metrics,
+    /** Public for operators and tests: ProcessRunner.pid is the hasher process. */
+    readonly runner: Argon2Runner,
   ) {
     this.limiter = new Limiter(concurrency.max, concurrency.maxQueue, (n) => metrics.hashQueue.set(n));
   }
@@ -75,7 +74,7 @@ export class PasswordHasher {
     return this.limiter.run(async () => {
       const end = this.metrics.hashDuration.startTimer({ op: 'hash' });
       try {
-        return await argon2.hash(password, { type: argon2.argon2id, ...this.params });
+        return await this.runner.hash(password, this.params);
       } finally {
         end();
       }
@@ -91,9 +90,7 @@ export class PasswordHasher {
     const ok = await this.limiter.run(async () => {
       const end = this.metrics.hashDuration.startTimer({ op: 'verify' });
       try {
-        return await argon2.verify(target, password);
-      } catch {
-        return false;
+        return await this.runner.verify(target, password);
       } finally {
         end();
       }
@@ -110,7 +107,7 @@ export class PasswordHasher {
 
   private dummyHash(): Promise<string> {
     if (!this.dummy) {
-      const made = argon2.hash(randomBytes(16).toString('hex'), { type: argon2.argon2id, ...this.params });
+      const made = this.runner.hash(randomBytes(16).toString('hex'), this.params);
       // A failed hash (memory exhausted) must not stay cached: the next login tries again.
       made.catch(() => {
         if (this.dummy === made) this.dummy = undefined;
@@ -123,5 +120,9 @@ export class PasswordHasher {
   /** Computes the dummy hash ahead of the first login so the first unknown-email login is not faster. */
   warmUp(): Promise<unknown> {
     return this.dummyHash();
+  }
+
+  close(): Promise<void> {
+    return this.runner.close();
   }
 }

@@ -15,6 +15,7 @@ describe('argon2 concurrency bound (memory store, OWASP cost)', () => {
       ARGON2_PARALLELISM: '1',
       ARGON2_MAX_CONCURRENCY: '1',
       ARGON2_MAX_QUEUE: '1',
+      ARGON2_RUNNER: 'process',
     });
   });
   afterAll(async () => {
@@ -96,6 +97,7 @@ describe('argon2 queue: registrations leave room for logins (ARGON2_MAX_CONCURRE
       ARGON2_TIME_COST: '2',
       ARGON2_MAX_CONCURRENCY: '1',
       ARGON2_MAX_QUEUE: '4',
+      ARGON2_RUNNER: 'process',
     });
   });
   afterAll(async () => {

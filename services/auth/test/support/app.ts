@@ -9,8 +9,12 @@ import { createApp } from '../../src/app.js';
 import type { Lifecycle } from '../../src/http/ops-routes.js';
 import { createHttpServer } from '../../src/http/server.js';
 
-/** Cheap argon2 parameters: tests exercise the flow, not the cost (the defaults have their own test). */
-export const FAST_ARGON2 = { ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', ARGON2_PARALLELISM: '1' };
+/**
+ * Cheap argon2 parameters, hashed in this process: tests exercise the flow, not the cost (the
+ * defaults have their own test). The hasher process (the default runner) has its own tests
+ * (argon2-runner.test.ts, argon2-bound.test.ts) and runs in every test that starts main.ts.
+ */
+export const FAST_ARGON2 = { ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', ARGON2_PARALLELISM: '1', ARGON2_RUNNER: 'inline' };
 
 export interface TestApp {
   readonly url: string;

@@ -1,17 +1,21 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { Limiter, PasswordHasher } from '../../src/users/password.js';
+import { ProcessRunner } from '../../src/users/argon2-runner.js';
 import { AppError } from '../../src/errors.js';
 
 describe('PasswordHasher with the default configuration', () => {
   it('produces argon2id hashes with m=19456, t=2, p=1 and verifies them', async () => {
     const { argon2 } = loadConfig({});
+    expect(argon2.runner).toBe('process');
     const hasher = new PasswordHasher(
       { memoryCost: argon2.memoryCost, timeCost: argon2.timeCost, parallelism: argon2.parallelism },
       { max: argon2.maxConcurrency, maxQueue: argon2.maxQueue },
       createMetrics({ defaultMetrics: false }),
+      new ProcessRunner({ idle: argon2.schedIdle, nice: argon2.nice, threads: argon2.maxConcurrency }),
     );
+    onTestFinished(() => hasher.close());
     const hash = await hasher.hash('correct horse battery staple');
     const m = /^\$argon2id\$v=19\$([^$]+)\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/.exec(hash);
     expect(m, hash).not.toBeNull();
