@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { debuglog } from 'node:util';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
@@ -8,6 +9,12 @@ import type { Lifecycle } from './http/ops-routes.js';
 import { createHttpServer } from './http/server.js';
 
 function readConfig(): Config {
+  // koa-session's debug output (NODE_DEBUG=koa-session:context, or a pattern matching it) prints
+  // session tokens to stderr, where no redaction applies: a token must never reach a log.
+  if (debuglog('koa-session').enabled || debuglog('koa-session:context').enabled) {
+    process.stderr.write('NODE_DEBUG enables koa-session debug output, which prints session tokens: refusing to start\n');
+    process.exit(78); // EX_CONFIG
+  }
   try {
     return loadConfig();
   } catch (err) {

@@ -84,6 +84,14 @@ describe('the service process', () => {
     expect(p.stdout()).toContain('shutdown complete');
   });
 
+  it.each(['koa-session:context', 'koa-session*', 'http,koa-*'])('refuses to start (exit 78) with NODE_DEBUG=%s: koa-session would print tokens', async (nodeDebug) => {
+    const p = run({ NODE_DEBUG: nodeDebug, SESSION_STORE: 'memory', PORT: '0' });
+    const { code } = await p.exited;
+    expect(code).toBe(78);
+    expect(p.stderr()).toContain('NODE_DEBUG enables koa-session debug output');
+    expect(p.stdout()).not.toContain('listening');
+  });
+
   it('exits 78 (EX_CONFIG) naming the variable when the configuration is invalid', async () => {
     const p = run({ SESSION_STORE: 'nope', PORT: String(await freePort()) });
     const { code } = await p.exited;
