@@ -39,7 +39,7 @@ module.exports = {
       'replication-below-the-service',
       'replication/ implements SessionStore: it may use the session types and codec, not the service or the HTTP layer.',
       `${SRC}replication/`,
-      `${SRC}(http|users|security)/|${SRC}sessions/(service|koa-adapter|token)\\.ts|${SRC}(app|deps|main)\\.ts`,
+      `${SRC}(http|users|security)/|${SRC}sessions/(service|token)\\.ts|${SRC}(app|deps|main)\\.ts`,
     ),
     never(
       'users-and-security-are-leaves',

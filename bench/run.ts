@@ -121,6 +121,8 @@ function machine() {
     redis: sh('redis-server', ['--version']),
     autocannon: (JSON.parse(readFileSync(join(ROOT, 'node_modules/autocannon/package.json'), 'utf8')) as { version: string }).version,
     date: new Date().toISOString(),
+    // Which code these numbers belong to; "dirty" when the checkout had uncommitted changes.
+    commit: `${sh('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'])}${sh('git', ['-C', ROOT, 'status', '--porcelain', '--untracked-files=no']) ? ' (dirty)' : ''}`,
     loadAverageAtStart: loadavg().map((x) => x.toFixed(2)).join(' '),
   };
 }

@@ -90,6 +90,7 @@ export function renderMarkdown(r: Results): string {
   out.push(`| redis | ${r.machine.redis} |`);
   out.push(`| autocannon | ${r.machine.autocannon} |`);
   out.push(`| date | ${r.machine.date} |`);
+  out.push(`| commit measured | ${r.machine.commit ?? 'not recorded'} |`);
   out.push(`| load average (1/5/15 min) at start / end | ${r.machine.loadAverageAtStart} / ${r.machine.loadAverageAtEnd ?? 'n/a'} |`);
   out.push(`| run | ${c.rounds} rounds x ${c.seconds} s per contender after a ${c.warmupSeconds} s warm-up, ${c.connections} connections |`);
   const pin = (r.config as { placement?: { server: string; aux: string } }).placement;

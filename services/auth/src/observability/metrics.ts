@@ -4,7 +4,6 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
 export type ValidationOutcome = 'valid' | 'missing' | 'invalid' | 'expired' | 'error';
-export type ValidationSource = 'store' | 'cache' | 'replica' | 'none';
 
 export interface Metrics {
   readonly registry: Registry;

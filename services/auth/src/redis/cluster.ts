@@ -13,7 +13,7 @@ export interface ClusterSettings extends Omit<RedisSettings, 'url'> {
 }
 
 /** The key a command is routed by (the first one; every command the stores send touches one slot). */
-export function firstKey(args: readonly string[]): string | undefined {
+function firstKey(args: readonly string[]): string | undefined {
   const cmd = (args[0] ?? '').toUpperCase();
   if (cmd === 'EVALSHA' || cmd === 'EVAL') return Number(args[2]) > 0 ? args[3] : undefined;
   if (cmd === 'PING' || cmd === 'WAIT' || cmd === 'ASKING' || cmd === 'INFO') return undefined;

@@ -75,7 +75,7 @@ export function nodeClientOptions(
   target: PrimaryTarget,
 ) {
   return {
-    ...('url' in target ? { url: target.url } : { socket: { host: target.host, port: target.port } }),
+    ...('url' in target ? { url: target.url } : {}),
     ...(s.password ? { password: s.password } : {}),
     socket: {
       ...('url' in target ? {} : { host: target.host, port: target.port }),

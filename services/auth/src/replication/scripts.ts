@@ -21,7 +21,7 @@ export interface ReplicationKeys {
   readonly userPrefix: string;
 }
 
-export function replicationKeys(ns: string): ReplicationKeys {
+function replicationKeys(ns: string): ReplicationKeys {
   return {
     log: `${ns}:log`,
     seq: `${ns}:seq`,
@@ -33,7 +33,7 @@ export function replicationKeys(ns: string): ReplicationKeys {
 }
 
 /** KEYS order shared by every script below. */
-export function baseKeys(k: ReplicationKeys): string[] {
+function baseKeys(k: ReplicationKeys): string[] {
   return [k.log, k.seq, k.snap, k.exp, k.epoch];
 }
 

@@ -16,7 +16,8 @@ export interface NearCacheOptions {
   /**
    * The bound we enforce: an entry older than this is read again whatever the server said. It
    * caps staleness when invalidations are lost without the connection noticing (a half-open
-   * socket); normally a revocation reaches every replica in about a millisecond.
+   * socket); normally Redis pushes the invalidation as it applies the write, and the bench sees the
+   * revocation refused on the other replica from the first request after it (bench/results.md).
    */
   readonly maxAgeMs: number;
   readonly maxEntries: number;
