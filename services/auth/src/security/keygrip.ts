@@ -1,3 +1,4 @@
+import { BoundedMap } from '../bounded-map.js';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /** Verified pairs remembered at most (each ~0.2 KB: 10k is ~2 MB). */
@@ -30,13 +31,14 @@ interface Verified {
  * memory only, never logged, next to the keys themselves.
  */
 export class FastKeygrip {
-  private readonly verified = new Map<string, Verified>();
+  private readonly verified: BoundedMap<string, Verified>;
 
   constructor(
     private readonly keys: readonly string[],
-    private readonly maxVerified = DEFAULT_MAX_VERIFIED,
+    maxVerified = DEFAULT_MAX_VERIFIED,
   ) {
     if (keys.length === 0) throw new Error('FastKeygrip needs at least one key');
+    this.verified = new BoundedMap(maxVerified);
   }
 
   /** Pairs remembered now (never above maxVerified). */
@@ -64,19 +66,10 @@ export class FastKeygrip {
     for (let i = 0; i < this.keys.length; i++) {
       const expected = Buffer.from(this.sig(data, this.keys[i]!));
       if (expected.length === given.length && timingSafeEqual(expected, given)) {
-        this.remember(data, { digest: expected, index: i });
+        this.verified.set(data, { digest: expected, index: i });
         return i;
       }
     }
     return -1;
-  }
-
-  private remember(data: string, v: Verified): void {
-    if (this.verified.size >= this.maxVerified && !this.verified.has(data)) {
-      // Oldest inserted first: a Map iterates in insertion order.
-      const oldest = this.verified.keys().next();
-      if (!oldest.done) this.verified.delete(oldest.value);
-    }
-    this.verified.set(data, v);
   }
 }

@@ -1,3 +1,4 @@
+import { BoundedMap } from '../bounded-map.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ResetReason } from '../redis/tracking.js';
 import type { CreateResult, CreateSessionOptions, SessionRecord, SessionStore } from './types.js';
@@ -50,7 +51,7 @@ interface Flight {
 export class NearCacheStore implements SessionStore {
   readonly backend: SessionStore['backend'];
   readonly guarantees: SessionStore['guarantees'];
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries: BoundedMap<string, Entry>;
   private readonly inflight = new Map<string, Flight>();
   private readonly lookups = { hit: 0, miss: 0, bypass: 0 };
 
@@ -63,6 +64,7 @@ export class NearCacheStore implements SessionStore {
   ) {
     this.backend = inner.backend;
     this.guarantees = inner.guarantees;
+    this.entries = new BoundedMap(opts.maxEntries);
     metrics.setNearCacheSizeSource(() => this.entries.size);
     metrics.setNearCacheLookupSource(() => this.lookups);
   }
@@ -105,7 +107,7 @@ export class NearCacheStore implements SessionStore {
         ({ record, ttlMs }) => {
           if (this.inflight.get(id) === flight) this.inflight.delete(id);
           if (record && !flight.poisoned && epoch === this.source.epoch) {
-            this.put(id, { record, until: at + (ttlMs >= 0 ? Math.min(ttlMs, this.opts.maxAgeMs) : this.opts.maxAgeMs) });
+            this.entries.set(id, { record, until: at + (ttlMs >= 0 ? Math.min(ttlMs, this.opts.maxAgeMs) : this.opts.maxAgeMs) });
           }
           return record;
         },
@@ -118,15 +120,6 @@ export class NearCacheStore implements SessionStore {
     };
     this.inflight.set(id, flight);
     return flight;
-  }
-
-  private put(id: string, e: Entry): void {
-    if (this.entries.size >= this.opts.maxEntries && !this.entries.has(id)) {
-      // Oldest inserted first: a Map iterates in insertion order.
-      const first = this.entries.keys().next();
-      if (!first.done) this.entries.delete(first.value);
-    }
-    this.entries.set(id, e);
   }
 
   /** The server says session `id` changed; also used for this process's own writes. */

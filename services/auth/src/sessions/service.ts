@@ -1,3 +1,4 @@
+import { BoundedMap } from '../bounded-map.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics, ValidationOutcome } from '../observability/metrics.js';
 import { StoreError } from '../errors.js';
@@ -37,8 +38,8 @@ export function authenticatedAt(r: SessionRecord): number {
  */
 export class SessionService {
   readonly csrf: CsrfTokens;
-  /** Session id -> time of its last failed write-back (bounded; cleared when full). */
-  private readonly failedTouches = new Map<string, number>();
+  /** Session id -> time of its last failed write-back. */
+  private readonly failedTouches = new BoundedMap<string, number>(10_000);
 
   constructor(
     readonly store: SessionStore,
@@ -129,7 +130,6 @@ export class SessionService {
       // A lost write-back only shortens the idle window by one interval; the request still
       // succeeds, and the session is not retried for an interval so an outage does not add a
       // timeout (and a log line) to every one of its requests.
-      if (this.failedTouches.size >= 10_000) this.failedTouches.clear();
       this.failedTouches.set(s.id, now);
       this.logger.warn({ err: { message: (err as Error).message, kind: (err as StoreError).kind } }, 'session touch failed');
     }

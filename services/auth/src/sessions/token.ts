@@ -1,3 +1,4 @@
+import { BoundedMap } from '../bounded-map.js';
 import { createHmac, hash as digest, randomBytes, timingSafeEqual, hkdfSync } from 'node:crypto';
 import { leadingTag, tagged } from '../redis/slot-tag.js';
 
@@ -58,17 +59,17 @@ export class CsrfTokens {
   /**
    * Session id -> its token under the current key. GET /auth/me hands the token out on every
    * call and the HMAC was ~3% of that request's CPU; the token is a pure function of the id and
-   * is sent to the client anyway, so remembering it holds nothing secret. Bounded: cleared when full.
+   * is sent to the client anyway, so remembering it holds nothing secret.
    */
-  private readonly issued = new Map<string, string>();
-  constructor(secrets: readonly string[], private readonly maxIssued = 10_000) {
+  private readonly issued: BoundedMap<string, string>;
+  constructor(secrets: readonly string[], maxIssued = 10_000) {
+    this.issued = new BoundedMap(maxIssued);
     this.keys = secrets.map((s) => Buffer.from(hkdfSync('sha256', s, 'session-auth', 'csrf-v1', 32)));
   }
   issue(sessionId: string): string {
     let t = this.issued.get(sessionId);
     if (t === undefined) {
       t = createHmac('sha256', this.keys[0]!).update(sessionId).digest('base64url');
-      if (this.issued.size >= this.maxIssued) this.issued.clear();
       this.issued.set(sessionId, t);
     }
     return t;
