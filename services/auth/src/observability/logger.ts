@@ -37,3 +37,17 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     destination,
   );
 }
+
+/**
+ * A gate that opens at most once per `ms`: a down Redis reports an error per command or
+ * reconnect attempt, and one log line per second says as much as thousands would.
+ */
+export function oncePer(ms: number): () => boolean {
+  let last = 0;
+  return () => {
+    const now = Date.now();
+    if (now - last < ms) return false;
+    last = now;
+    return true;
+  };
+}

@@ -1,5 +1,5 @@
 import { createClientPool, createCluster, ErrorReply } from 'redis';
-import type { Logger } from '../observability/logger.js';
+import { oncePer, type Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { nodeClientOptions, pingAndReport, waitForReplicas, type RedisConnection, type RedisSettings } from './connection.js';
 import { withDeadline } from './deadline.js';
@@ -70,13 +70,9 @@ export function createClusterConnection(s: ClusterSettings, logger: Logger, metr
     topologyRefreshOnReconnectionAttemptStrategy: 200,
     commandOptions: { timeout: 0 },
   });
-  let lastErrorLog = 0;
+  const logGate = oncePer(1000);
   const onError = (err: Error) => {
-    const now = Date.now();
-    if (now - lastErrorLog > 1000) {
-      lastErrorLog = now;
-      logger.warn({ err: { message: err.message, name: err.name } }, 'redis cluster error');
-    }
+    if (logGate()) logger.warn({ err: { message: err.message, name: err.name } }, 'redis cluster error');
   };
   cluster.on('error', onError);
   // node-redis re-reads the slot map only on MOVED or a node reconnecting. Replicas are listed by

@@ -1,5 +1,5 @@
 import { createClient, createClientPool } from 'redis';
-import type { Logger } from '../observability/logger.js';
+import { oncePer, type Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { StoreError } from '../errors.js';
 import { classifyRedisError } from './errors.js';
@@ -191,15 +191,10 @@ export async function pingAndReport(exec: RedisExec, metrics: Metrics): Promise<
 export function createStandaloneConnection(s: RedisSettings, logger: Logger, metrics: Metrics): RedisConnection {
   const options = nodeClientOptions(s, { url: s.url });
   const client = createClient(options);
-  let lastErrorLog = 0;
+  const logGate = oncePer(1000);
   client.on('error', (err: Error) => {
     metrics.storeReady.set(0);
-    // One line per second at most: a down Redis would otherwise flood the log.
-    const now = Date.now();
-    if (now - lastErrorLog > 1000) {
-      lastErrorLog = now;
-      logger.warn({ err: { message: err.message, name: err.name } }, 'redis connection error');
-    }
+    if (logGate()) logger.warn({ err: { message: err.message, name: err.name } }, 'redis connection error');
   });
   client.on('ready', () => {
     metrics.storeReady.set(1);

@@ -1,5 +1,5 @@
 import { createClient, createClientPool } from 'redis';
-import type { Logger } from '../observability/logger.js';
+import { oncePer, type Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { StoreError } from '../errors.js';
 import { classifyRedisError } from './errors.js';
@@ -82,7 +82,7 @@ export function createSentinelConnection(s: SentinelSettings, logger: Logger, me
   let rerun: string | undefined;
   let resolveReady!: () => void;
   const ready = new Promise<void>((r) => (resolveReady = r));
-  let lastErrorLog = 0;
+  const logGate = oncePer(1000);
   const primaryListeners: ((target: PrimaryTarget) => void)[] = [];
 
   const openPrimary = (addr: string): Primary => {
@@ -90,11 +90,7 @@ export function createSentinelConnection(s: SentinelSettings, logger: Logger, me
     const opts = nodeClientOptions(s, { host, port });
     const client = makeClient(opts);
     client.on('error', (err: Error) => {
-      const now = Date.now();
-      if (now - lastErrorLog > 1000) {
-        lastErrorLog = now;
-        log.warn({ err: { message: err.message }, primary: addr }, 'redis primary connection error');
-      }
+      if (logGate()) log.warn({ err: { message: err.message }, primary: addr }, 'redis primary connection error');
       // A broken primary connection is the fastest failover signal we get.
       void rediscover('client-error');
     });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Logger } from '../observability/logger.js';
+import { oncePer, type Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { StoreError } from '../errors.js';
 import { createDedicatedConnection } from '../redis/connection.js';
@@ -64,7 +64,7 @@ export class ReplicatedSessionStore implements SessionStore {
   /** Resolves once the first snapshot is loaded; never rejects. */
   readonly ready: Promise<void>;
   private closed = false;
-  private lastErrorLog = 0;
+  private readonly logGate = oncePer(1000);
   private readonly follower: Follower;
   private readonly writer: ReplicationWriter;
   private readonly sweeper: NodeJS.Timeout;
@@ -156,9 +156,7 @@ export class ReplicatedSessionStore implements SessionStore {
   }
 
   private logError(msg: string, err: Error): void {
-    const now = Date.now();
-    if (now - this.lastErrorLog < 1000) return;
-    this.lastErrorLog = now;
+    if (!this.logGate()) return;
     this.opts.logger?.warn({ err: { message: err.message, name: err.name } }, msg);
   }
 
@@ -185,11 +183,9 @@ export function replicationConnections(
   o: { readonly blockMs?: number; readonly writer?: RedisExec | undefined; readonly logger?: Logger | undefined },
 ): ReplicationConnections {
   const blockMs = o.blockMs ?? DEFAULT_BLOCK_MS;
-  let lastLog = 0;
+  const logGate = oncePer(1000);
   const warn = (msg: string) => (err: Error) => {
-    const now = Date.now();
-    if (now - lastLog < 1000) return;
-    lastLog = now;
+    if (!logGate()) return;
     o.logger?.warn({ err: { message: err.message, name: err.name } }, msg);
   };
   const reader = createDedicatedConnection(redis, {
