@@ -94,9 +94,10 @@ export function authRoutes(d: AuthRouteDeps): Router {
   router.post('/login', cookieRoute, async (ctx) => {
     const body = parseBody(ctx, LoginBody);
     try {
-      const user = await d.users.findByEmail(body.email);
+      const found = d.users.findByEmail(body.email);
       // Same throttle and the same argon2 cost whether or not the account exists.
-      const { verdict } = await d.gate.check(ctx, body.email, user?.passwordHash, body.password);
+      const { verdict } = await d.gate.check(ctx, body.email, found.then((u) => u?.passwordHash), body.password);
+      const user = await found;
       if (!user || !verdict.ok) {
         d.metrics.logins.inc({ outcome: 'invalid_credentials' });
         throw new AppError('INVALID_CREDENTIALS');

@@ -29,17 +29,21 @@ export function passwordGate(d: PasswordGateDeps) {
   return {
     clientOf,
 
-    /** Throws TOO_MANY_ATTEMPTS (429, Retry-After) when throttled; otherwise the verdict (the caller maps a wrong password). */
-    async check(ctx: Context, account: string, hash: string | undefined, password: string): Promise<GateResult> {
+    /**
+     * Throws TOO_MANY_ATTEMPTS (429, Retry-After) when throttled; otherwise the verdict (the caller
+     * maps a wrong password). `hash` may still be on its way from the user store: the throttle
+     * decision and the lookup then travel to Redis together, and argon2 starts only after both.
+     */
+    async check(ctx: Context, account: string, hash: string | undefined | Promise<string | undefined>, password: string): Promise<GateResult> {
       const client = clientOf(ctx, account);
-      const decision = await d.throttle.check(account, client);
+      const [decision, stored] = await Promise.all([d.throttle.check(account, client), hash]);
       if (!decision.allowed) {
         d.metrics.throttled.inc({ scope: decision.scope });
         throw new AppError('TOO_MANY_ATTEMPTS', { retryAfter: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)) });
       }
       let verdict: VerifyResult;
       try {
-        verdict = await d.hasher.verify(hash, password);
+        verdict = await d.hasher.verify(stored, password);
       } catch (err) {
         await d.throttle.refund(account, client).catch(() => {});
         throw err;
