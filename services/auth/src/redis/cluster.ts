@@ -1,4 +1,5 @@
 import { createClientPool, createCluster, ErrorReply } from 'redis';
+import { agreedReplicaRead } from './replica-read.js';
 import { oncePer, type Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { nodeClientOptions, pingAndReport, waitForReplicas, type RedisConnection, type RedisSettings } from './connection.js';
@@ -208,15 +209,13 @@ export function createClusterConnection(s: ClusterSettings, logger: Logger, metr
     }
   }
 
-  async function replicaGet(key: string): Promise<string | null> {
+  /** A key read from every replica of its shard, the conservative answer (redis/replica-read.ts). */
+  function replicaGet(key: string): Promise<string | null> {
     const replicas = shardOf(keySlot(key))?.replicas ?? [];
-    const answers = await Promise.allSettled(
+    return agreedReplicaRead(
+      'replica_get',
       replicas.map(async (r) => (await cluster.nodeClient(r)).sendCommand(['GET', key]) as Promise<string | null>),
     );
-    const ok = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
-    if (ok.length === 0) throw new StoreError('replica_get', 'unavailable', `replica_get: no replica answered: ${answers.map((a) => (a.status === 'rejected' ? String(a.reason) : '')).join('; ')}`);
-    // As with Sentinel: only a key every answering replica holds counts, so a revocation any has seen wins.
-    return ok.every((v) => v !== null) ? ok[0]! : null;
   }
 
   return {

@@ -1,4 +1,5 @@
 import { createClient, createClientPool } from 'redis';
+import { agreedReplicaRead } from './replica-read.js';
 import { oncePer, type Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { StoreError } from '../errors.js';
@@ -243,20 +244,12 @@ export function createSentinelConnection(s: SentinelSettings, logger: Logger, me
     },
   };
 
-  /**
-   * A key read from EVERY healthy replica, answered only when all agree it exists. WAIT 1
-   * guarantees an acknowledged revocation is on at least one replica, not on all, so a read from
-   * any single replica could bring a revoked session back for the seconds of a failover; with
-   * the conservative answer a revocation any replica has seen wins.
-   */
-  const replicaGet = async (key: string): Promise<string | null> => {
-    const clients = [...replicas.values()];
-    if (clients.length === 0) throw new StoreError('get', 'unavailable', 'no replica known');
-    const values = await Promise.all(
-      clients.map((c) => withDeadline('get', s.commandTimeoutMs, c.sendCommand(['GET', key])) as Promise<string | null>),
+  /** A key read from every healthy replica, the conservative answer (redis/replica-read.ts). */
+  const replicaGet = (key: string): Promise<string | null> =>
+    agreedReplicaRead(
+      'get',
+      [...replicas.values()].map((c) => withDeadline('get', s.commandTimeoutMs, c.sendCommand(['GET', key])) as Promise<string | null>),
     );
-    return values.some((v) => v === null) ? null : (values[0] ?? null);
-  };
 
   return {
     backend: 'sentinel',
