@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { command, startClusterTopology, type ClusterTopology, type RedisProcess } from '@session-auth/topology';
 import { startApp, waitReady, type TestApp } from '../support/app.js';
-import { Browser, PASSWORD, expectError, pollUntil, readMetric, signedIn, token, uniqueEmail } from './_helpers.js';
+import { Browser, PASSWORD, SID, TEST_KEY, expectError, meWith, pollUntil, readMetric, sign, signedIn, token, uniqueEmail } from './_helpers.js';
 import { keySlot, leadingTag } from '../../src/redis/slot-tag.js';
 import { sessionIdFromToken } from '../../src/sessions/token.js';
 
@@ -53,6 +53,24 @@ describe.sequential('SESSION_STORE=cluster (3 primaries x 1 replica)', () => {
     expect(await command(primary, ['EXISTS', ...keys])).toBe(4);
     // The slot we compute is the one the server computes (an unclosed brace and an empty tag too).
     for (const k of [...keys, 'x{y', 'foo{}{bar}']) expect(await command(primary, ['CLUSTER', 'KEYSLOT', k])).toBe(keySlot(k));
+  });
+
+  it('a token with another tag reads nothing (401), and a session id whose tag is not its user\'s cannot be created (CROSSSLOT)', async () => {
+    const a = await signedIn(app);
+    const b = await signedIn(app);
+    const tagA = leadingTag(a.login.body.user.id)!;
+    const tagB = leadingTag(b.login.body.user.id)!;
+    const rand = sessionToken(a.b).slice(tagA.length + 1);
+    // Correctly signed cookies (the test knows the key), so only the tag is wrong.
+    const forged = (t: string) => `${SID}=${t}; ${SID}.sig=${sign(SID, t, TEST_KEY)}`;
+    for (const tag of [tagB, tagA === 'zzzz' ? 'yyyy' : 'zzzz']) {
+      expectError(await meWith(app.url, forged(`${tag}.${rand}`)), 401, 'UNAUTHENTICATED');
+    }
+    expect((await meWith(app.url, forged(`${tagA}.${rand}`))).status).toBe(200);
+    // Below HTTP: a session for user A under user B's tag spans two slots in one script.
+    await expect(
+      app.deps.sessions.create(`${tagB}.${rand.slice(0, 42)}x`, { id: a.login.body.user.id, email: a.email }, { ip: '127.0.0.1', userAgent: 'test' }),
+    ).rejects.toThrow(/CROSSSLOT/);
   });
 
   it('runs the account lifecycle: sessions listed, logout-all, password change, delete', async () => {
