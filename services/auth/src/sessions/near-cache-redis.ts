@@ -11,7 +11,7 @@ import type { SessionStore } from './types.js';
 /**
  * The near cache over a Redis session store: `store` (the instrumented RedisSessionStore) keeps
  * every write and the fallback read; misses are read on a tracked connection that follows the
- * primary, timed like any other store read.
+ * primary, timed like any other store read (their failures are counted by the fallback read).
  */
 export function nearCacheOverRedis(d: {
   readonly store: SessionStore;
@@ -22,7 +22,10 @@ export function nearCacheOverRedis(d: {
   readonly metrics: Metrics;
   readonly logger: Logger;
 }): NearCacheStore {
-  const timed = storeTimer(d.metrics, d.store.backend);
+  // A failed tracked read is not a failed request: the store's own read path answers it
+  // (near-cache.ts, load) and counts its error if it fails too. Counting both would fire
+  // SessionStoreErrors for requests that succeeded.
+  const timed = storeTimer(d.metrics, d.store.backend, () => true);
   // The cache exists before the reader delivers its first event (the reader is only opened below).
   const events = {
     onInvalidate: (key: string) => {
