@@ -5,7 +5,7 @@ import { createStandaloneConnection, type RedisConnection } from '../../services
 import { RedisSessionStore } from '../../services/auth/src/sessions/redis-store.js';
 import { newHandle, newToken, sessionIdFromToken } from '../../services/auth/src/sessions/token.js';
 import { newUserId } from '../../services/auth/src/users/repository.js';
-import { slotTag } from '../../services/auth/src/redis/slot-tag.js';
+import { slotTag } from '../../services/auth/src/hash-tag.js';
 import { createLogger } from '../../services/auth/src/observability/logger.js';
 import { createMetrics } from '../../services/auth/src/observability/metrics.js';
 

@@ -2,7 +2,7 @@ import type { RedisConnection } from '../redis/connection.js';
 import { runScript } from '../redis/exec.js';
 import { THROTTLE_CHECK, THROTTLE_IP_GIVE_BACK, THROTTLE_REFUND, THROTTLE_SUCCESS } from './throttle-scripts.js';
 import { classifyRedisError } from '../redis/errors.js';
-import { slotTag, tagged } from '../redis/slot-tag.js';
+import { slotTag, tagged } from '../hash-tag.js';
 
 export interface ThrottleLimits {
   readonly windowMs: number;

@@ -1,6 +1,6 @@
 import { BoundedMap } from '../bounded-map.js';
 import { createHmac, hash as digest, randomBytes, timingSafeEqual, hkdfSync } from 'node:crypto';
-import { leadingTag, tagged } from '../redis/slot-tag.js';
+import { leadingTag, tagged } from '../hash-tag.js';
 
 const sha256 = (data: string): Buffer => digest('sha256', data, 'buffer');
 

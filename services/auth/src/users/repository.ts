@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { slotTag, tagged } from '../redis/slot-tag.js';
+import { slotTag, tagged } from '../hash-tag.js';
 
 /**
  * 128 random bits, 22 characters: shorter than a UUID in every session record that carries it.

@@ -3,7 +3,7 @@ import { startClusterTopology, type ClusterTopology } from '@session-auth/topolo
 import { sessionStoreConformance } from './session-store-suite.js';
 import { RedisSessionStore } from '../../src/sessions/redis-store.js';
 import { createClusterConnection } from '../../src/redis/cluster.js';
-import { slotTag } from '../../src/redis/slot-tag.js';
+import { slotTag } from '../../src/hash-tag.js';
 import { newToken, sessionIdFromToken } from '../../src/sessions/token.js';
 import { newUserId } from '../../src/users/repository.js';
 import { createLogger } from '../../src/observability/logger.js';

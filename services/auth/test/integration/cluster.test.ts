@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { command, startClusterTopology, type ClusterTopology, type RedisProcess } from '@session-auth/topology';
 import { startApp, waitReady, type TestApp } from '../support/app.js';
 import { Browser, PASSWORD, SID, TEST_KEY, expectError, meWith, pollUntil, readMetric, sign, signedIn, token, uniqueEmail } from './_helpers.js';
-import { keySlot, leadingTag } from '../../src/redis/slot-tag.js';
+import { keySlot } from '../../src/redis/slot-tag.js';
+import { leadingTag } from '../../src/hash-tag.js';
 import { sessionIdFromToken } from '../../src/sessions/token.js';
 
 const PREFIX = 'cl:';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { keySlot, leadingTag, slotTag } from '../../src/redis/slot-tag.js';
+import { keySlot } from '../../src/redis/slot-tag.js';
+import { leadingTag, slotTag } from '../../src/hash-tag.js';
 import { isWellFormedSessionToken, isWellFormedToken, newToken, sessionIdFromToken } from '../../src/sessions/token.js';
 import { newUserId } from '../../src/users/repository.js';
 
