@@ -2,8 +2,9 @@
 # Exercises files/scripts/cluster-init.sh, cluster-bootstrap.sh and cluster-prestop.sh with real
 # redis-server processes on loopback IPs (one per "pod", as each pod has its Service's ClusterIP);
 # the pods' Service names resolve through a private /etc/hosts. Needs root for the private mount
-# namespace. Not part of `npm test` (about 40 s); the real-cluster e2e runs the scripts on Kubernetes:
-#   sudo unshare -m --propagation private charts/session-auth/test/redis-cluster-sim.sh
+# namespace. test/redis-sims.test.ts runs it (about 12 s) and asserts what it prints; the real-cluster
+# e2e runs the scripts on Kubernetes:
+#   sudo unshare -m --propagation private sh charts/session-auth/test/redis-cluster-sim.sh
 set -u
 S="$(cd "$(dirname "$0")/../files/scripts" && pwd)"
 B="${TMPDIR:-/tmp}/redis-cluster-sim"; rm -rf "$B"; mkdir -p "$B"
