@@ -88,6 +88,9 @@ export class ProcessRunner implements Argon2Runner {
     const child = this.child ?? this.start();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
+      // Held while a call waits (a script awaiting a hash must not exit under it); idle, the
+      // hasher keeps no process alive.
+      if (this.pending.size === 0) child.channel?.ref();
       this.pending.set(id, { resolve, reject });
       child.send({ ...req, id } satisfies ChildRequest, (err) => {
         if (err) this.settle(id, undefined, new AppError('BUSY', { retryAfter: 1, cause: err }));
@@ -99,6 +102,7 @@ export class ProcessRunner implements Argon2Runner {
     const p = this.pending.get(id);
     if (!p) return;
     this.pending.delete(id);
+    if (this.pending.size === 0) this.child?.channel?.unref();
     if (err) p.reject(err);
     else p.resolve(value!);
   }
@@ -133,7 +137,6 @@ export class ProcessRunner implements Argon2Runner {
     };
     child.on('exit', gone);
     child.on('error', () => gone(null, null));
-    // An idle hasher must not keep a process alive; in-flight work is held by its HTTP request.
     child.unref();
     child.channel?.unref();
     return child;

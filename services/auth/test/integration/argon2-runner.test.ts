@@ -1,5 +1,7 @@
 import argon2 from 'argon2';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/errors.js';
 import { ProcessRunner, inlineRunner, type Argon2Params } from '../../src/users/argon2-runner.js';
@@ -114,6 +116,19 @@ describe('ProcessRunner: argon2 in a child process at a lower CPU priority', () 
     expect(alive(pid)).toBe(false);
     await expect(r.hash('y', OWASP)).rejects.toMatchObject({ code: 'BUSY' });
     expect(r.pid).toBeUndefined();
+  });
+
+  it('a pending hash keeps its process alive; an idle hasher does not (a script that never closes it still exits)', () => {
+    const runnerTs = fileURLToPath(new URL('../../src/users/argon2-runner.ts', import.meta.url));
+    const script = [
+      `import { ProcessRunner } from ${JSON.stringify(runnerTs)};`,
+      'const r = new ProcessRunner({ idle: true, nice: 19, threads: 1 });',
+      "const h = await r.hash('pw', { memoryCost: 1024, timeCost: 1, parallelism: 1 });",
+      "console.log(h.startsWith('$argon2id$') ? 'hashed' : h);",
+    ].join('\n');
+    const res = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    // Exit 13 would be Node giving up on an await nothing keeps alive; a timeout, a hasher keeping it alive.
+    expect({ status: res.status, out: res.stdout.trim() }, res.stderr).toEqual({ status: 0, out: 'hashed' });
   });
 
   it('a child whose parent disappears exits by itself (no orphan hashers)', async () => {
