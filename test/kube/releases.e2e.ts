@@ -106,22 +106,6 @@ describe.each(topologies)('chart on a real cluster: $name', (t) => {
     expect((await client.me()).status).toBe(200);
   }, 60_000);
 
-  it('hashes passwords in a child process under SCHED_IDLE inside the app container (chrt is in the image)', async () => {
-    // Every pod starts its hasher at start-up (the dummy hash for unknown emails is computed then).
-    const [pod] = await pods(ns, `app.kubernetes.io/instance=${t.release},app.kubernetes.io/component=app`);
-    const probe = [
-      "const fs = require('fs');",
-      "const kids = fs.readdirSync('/proc').filter((p) => /^\\d+$/.test(p) && p !== String(process.pid)).filter((p) => { try { return fs.readFileSync('/proc/' + p + '/cmdline', 'utf8').includes('argon2-child'); } catch { return false; } });",
-      "const policy = (pid) => fs.readdirSync('/proc/' + pid + '/task').map((t) => { const s = fs.readFileSync('/proc/' + pid + '/task/' + t + '/stat', 'utf8'); return s.slice(s.lastIndexOf(')') + 2).split(' ')[38]; });",
-      'console.log(JSON.stringify(kids.map((k) => ({ pid: k, policies: policy(k) }))));',
-    ].join(' ');
-    const out = await must(kubectl(['-n', ns, 'exec', pod!.metadata.name, '-c', 'auth', '--', 'node', '-e', probe]), 'read the hasher policy');
-    const hashers = JSON.parse(out.trim().split('\n').pop()!) as { pid: string; policies: string[] }[];
-    expect(hashers, out).toHaveLength(1);
-    // 5 is SCHED_IDLE, for every thread of the hasher.
-    expect(new Set(hashers[0]!.policies), out).toEqual(new Set(['5']));
-  }, 60_000);
-
   it('upgrades with a changed value: the app pods roll, the session survives, no request fails', async () => {
     const selector = `app.kubernetes.io/instance=${t.release},app.kubernetes.io/component=app`;
     const before = new Set((await pods(ns, selector)).map((p) => p.metadata.uid));
