@@ -146,11 +146,14 @@ export async function buildDependencies(config: Config, logger: Logger, metrics:
           idle: config.argon2.schedIdle,
           nice: config.argon2.nice,
           threads: config.argon2.maxConcurrency,
-          onReady: (info) =>
-            info.policy === 'idle' || !config.argon2.schedIdle
-              ? logger.debug(info, 'password hasher started')
-              : logger.warn(info, 'password hasher started without SCHED_IDLE (no chrt?): a login storm takes more CPU from validation'),
+          onReady: (info) => {
+            // The child reports its own policy (read from /proc/self): what the kernel applies, not what was asked.
+            metrics.hasherSchedIdle.set(info.policy === 'idle' ? 1 : 0);
+            if (info.policy === 'idle' || !config.argon2.schedIdle) logger.debug(info, 'password hasher started');
+            else logger.warn(info, 'password hasher started without SCHED_IDLE (no chrt?): a login storm takes more CPU from validation');
+          },
           onExit: (info) => {
+            metrics.hasherSchedIdle.set(0);
             metrics.hasherExits.inc();
             logger.warn(info, 'password hasher exited; the next hash starts a new one');
           },

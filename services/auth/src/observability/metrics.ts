@@ -27,6 +27,7 @@ export interface Metrics {
   readonly hashDuration: Histogram<'op'>;
   readonly hashQueue: Gauge;
   readonly hasherExits: Counter;
+  readonly hasherSchedIdle: Gauge;
   readonly http: Histogram<'method' | 'route' | 'status'>;
   /** Replicated store only; 0 elsewhere, so dashboards and alerts have a series in every mode. */
   readonly replicationLag: Gauge;
@@ -183,6 +184,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     hasherExits: new Counter({
       name: 'auth_password_hasher_exits_total',
       help: 'Unexpected exits of the password hasher process (ARGON2_RUNNER=process); the next hash starts a new one.',
+      registers,
+    }),
+    hasherSchedIdle: new Gauge({
+      name: 'auth_password_hasher_sched_idle',
+      help: 'Whether the running password hasher process has its threads under SCHED_IDLE (1) or not (0: refused, turned off, inline, or no hasher running).',
       registers,
     }),
     http: new Histogram({

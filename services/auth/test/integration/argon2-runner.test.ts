@@ -161,6 +161,7 @@ describe('the service with its default hasher (ARGON2_RUNNER=process) at OWASP c
     // The defaults: SCHED_IDLE, nice 19.
     expect(threads(pid).every((t) => t.policy === 'idle' && t.nice === 19)).toBe(true);
     expect(await readMetric(app, 'auth_password_hasher_exits_total')).toBe(0);
+    expect(await readMetric(app, 'auth_password_hasher_sched_idle')).toBe(1);
 
     // Kill the hasher while a login is in it (argon2 at this cost takes tens of ms).
     const login = new Browser(app.url).login(email, PASSWORD);
@@ -174,6 +175,7 @@ describe('the service with its default hasher (ARGON2_RUNNER=process) at OWASP c
     expect(r.setCookies.filter((c) => /^sid=[^;]/.test(c))).toEqual([]);
     expect(app.logs()).toContain('password hasher exited');
     expect(await readMetric(app, 'auth_password_hasher_exits_total')).toBe(1);
+    expect(await readMetric(app, 'auth_password_hasher_sched_idle')).toBe(0);
     expect(await readMetric(app, 'auth_logins_total', { outcome: 'busy' })).toBe(1);
 
     expect((await new Browser(app.url).login(email, PASSWORD)).status).toBe(200);
