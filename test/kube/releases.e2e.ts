@@ -106,6 +106,17 @@ describe.each(topologies)('chart on a real cluster: $name', (t) => {
     expect((await client.me()).status).toBe(200);
   }, 60_000);
 
+  it('every app pod hashes passwords under SCHED_IDLE (chrt in the image; the service reports its hasher)', async () => {
+    // No sticky sessions: a dozen scrapes through the Service reach every pod of the smaller releases and
+    // most of the custom one's; each answer must say 1.
+    const seen: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const text = await (await fetch(`${client.baseUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+      seen.push(/^auth_password_hasher_sched_idle(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? 'absent');
+    }
+    expect(new Set(seen), seen.join(' ')).toEqual(new Set(['1']));
+  }, 60_000);
+
   it('upgrades with a changed value: the app pods roll, the session survives, no request fails', async () => {
     const selector = `app.kubernetes.io/instance=${t.release},app.kubernetes.io/component=app`;
     const before = new Set((await pods(ns, selector)).map((p) => p.metadata.uid));
