@@ -1,11 +1,10 @@
 // The password hasher process (argon2-runner.ts, ProcessRunner). It lowers its own priority before
 // any argon2 work. On Linux nice values and scheduling policies belong to threads, and the libuv
 // pool threads argon2 runs on are created later by this main thread, so they inherit both.
-import argon2 from 'argon2';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
-import type { ChildReply, ChildRequest } from './argon2-runner.js';
+import { inlineRunner, type ChildReply, type ChildRequest } from './argon2-runner.js';
 
 /** This process's threads, where /proc lists them (V8's platform workers started before this line). */
 function threads(): number[] {
@@ -55,11 +54,11 @@ const idle = process.env.ARGON2_CHILD_IDLE === 'true' && idlePolicy();
 
 const reply = (m: ChildReply) => process.send?.(m);
 
+// The same argon2 calls as ARGON2_RUNNER=inline, so both runners hash and verify alike.
+const local = inlineRunner();
+
 process.on('message', (req: ChildRequest) => {
-  const work =
-    req.op === 'hash'
-      ? argon2.hash(req.password, { type: argon2.argon2id, ...req.params })
-      : argon2.verify(req.hash, req.password).catch(() => false);
+  const work = req.op === 'hash' ? local.hash(req.password, req.params) : local.verify(req.hash, req.password);
   work.then(
     (value) => reply({ type: 'done', id: req.id, value }),
     (err: Error) => reply({ type: 'failed', id: req.id, message: err.message }),
